@@ -1,0 +1,33 @@
+/*
+ * The output codecs we offer, their profiles and pixel formats, and which combinations
+ * (and containers) are valid. Pure tables; used by the CLI to validate and by the writer.
+ */
+#ifndef VSR_CODECS_H
+#define VSR_CODECS_H
+
+#include <libavutil/pixfmt.h>
+
+#include "vsr_types.h"
+
+enum vsr_codec { VSR_CODEC_NONE = 0, VSR_CODEC_PRORES, VSR_CODEC_FFV1, VSR_CODEC_DNXHR };
+
+typedef struct vsr_output_format {
+    enum vsr_codec codec;
+    int profile; /* FFmpeg's profile number for prores/dnxhd; unused for ffv1 */
+    enum AVPixelFormat pix_fmt;
+} vsr_output_format;
+
+/* "prores", "ffv1", "dnxhr". */
+enum vsr_codec vsr_codec_from_name(const char *name);
+const char *vsr_codec_name(enum vsr_codec codec);
+/* .mov -> prores, .mkv -> ffv1, .mxf -> dnxhr; NONE for other extensions. */
+enum vsr_codec vsr_codec_for_path(const char *path);
+/*
+ * Fills `format` from user choices (profile and pix_fmt names may be NULL for defaults)
+ * and checks the combination, including that the container of `path` can hold it.
+ */
+int vsr_output_format_resolve(const char *path, enum vsr_codec codec, const char *profile,
+                              const char *pix_fmt, vsr_output_format *format, vsr_err *err);
+const char *vsr_output_profile_name(const vsr_output_format *format);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * The chunk plan (DESIGN.md): pure functions, no I/O.
+ * A chunk runs frames [context_begin, context_end) and keeps [keep_begin, keep_end).
+ * Chunks never cross scene borders; inside a scene they start at the scene's first
+ * frame and step by `chunk` frames, with `overlap` context frames on each side.
+ */
+#ifndef VSR_PLAN_H
+#define VSR_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct vsr_chunk {
+    int64_t context_begin, keep_begin, keep_end, context_end;
+} vsr_chunk;
+
+#define VSR_SCENE_END_UNKNOWN INT64_MAX
+
+/*
+ * The chunk that keeps frames from keep_begin on, inside the scene
+ * [scene_begin, scene_end). scene_end may be VSR_SCENE_END_UNKNOWN while streaming:
+ * the result is then valid as long as the scene really extends to context_end.
+ */
+vsr_chunk vsr_plan_chunk(int64_t scene_begin, int64_t scene_end, int64_t keep_begin, int chunk,
+                         int overlap);
+
+/*
+ * The whole plan for `frames` frames with scene cuts `cuts` (frame numbers that start a
+ * new scene, ascending; 0 and out-of-range entries are ignored). Writes at most `cap`
+ * chunks to `out` (which may be NULL) and returns how many chunks the plan has.
+ */
+size_t vsr_plan_build(int64_t frames, const int64_t *cuts, size_t ncuts, int chunk, int overlap,
+                      vsr_chunk *out, size_t cap);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * Demux and sequential decode of the input's best video stream.
+ * Counts decoded frames (never trusts headers), reports damaged data, and hands the
+ * packets of other streams to a callback so they can be copied to the output.
+ */
+#ifndef VSR_READER_H
+#define VSR_READER_H
+
+#include <libavcodec/packet.h>
+#include <libavformat/avformat.h>
+#include <libavutil/frame.h>
+
+#include "vsr_types.h"
+
+typedef struct vsr_reader vsr_reader;
+
+typedef struct vsr_reader_options {
+    const char *path;
+    int64_t start_frame; /* decoded frames before this one are dropped */
+    int64_t max_frames;  /* 0 = all */
+    int threads;         /* decoder threads; 0 = auto */
+    /*
+     * Called from vsr_reader_next for each packet of a non-video stream whose timestamp
+     * lies inside the kept frame range (already shifted by ts_offset). Takes no ownership.
+     */
+    void (*on_packet)(void *opaque, AVPacket *packet, const AVStream *stream);
+    void *opaque;
+} vsr_reader_options;
+
+typedef struct vsr_video_info {
+    int width, height;
+    enum AVPixelFormat pix_fmt;
+    AVRational time_base;  /* of the video stream; frame pts are in it */
+    AVRational frame_rate; /* best guess, for the encoder's hint and progress only */
+    AVRational sar;
+    int64_t frames_estimate; /* from headers or duration, may be wrong; 0 = unknown */
+    int has_display_matrix;
+    int32_t display_matrix[9];
+    int stream_index;
+} vsr_video_info;
+
+typedef struct vsr_reader_stats {
+    int64_t frames;          /* kept frames returned so far */
+    int64_t damaged_frames;  /* frames flagged corrupt or with decode errors */
+    int64_t decode_errors;   /* packets the decoder rejected */
+} vsr_reader_stats;
+
+int vsr_reader_open(vsr_reader **reader, const vsr_reader_options *options, vsr_err *err);
+const vsr_video_info *vsr_reader_info(const vsr_reader *reader);
+/* The demuxer, for the writer to copy streams, metadata and chapters from. */
+const AVFormatContext *vsr_reader_format(const vsr_reader *reader);
+/*
+ * Next kept frame into `frame` (unref'd first), pts shifted so the first kept frame of a
+ * --start range is at 0 and strictly increasing. Returns 1, 0 at the end, VSR_ERROR on a
+ * failure that stops reading (damaged data is counted and skipped, not a failure).
+ */
+int vsr_reader_next(vsr_reader *reader, AVFrame *frame, vsr_err *err);
+vsr_reader_stats vsr_reader_stats_get(const vsr_reader *reader);
+void vsr_reader_close(vsr_reader **reader);
+
+#endif
