@@ -25,9 +25,9 @@ typedef struct vsr_engine_info {
     int temporal;   /* 1: output of a frame depends on its neighbours */
     int min_frames; /* chunks shorter than this are padded by repeating frames */
     int min_h, min_w;
-    int multiple; /* input H and W are padded to a multiple of this */
-    char device[32];     /* where it runs, e.g. "cpu", "cuda:0" */
-    char precision[16];  /* "float32" or "float16" */
+    int multiple;       /* input H and W are padded to a multiple of this */
+    char device[32];    /* where it runs, e.g. "cpu", "cuda:0" */
+    char precision[16]; /* "float32" or "float16" */
 } vsr_engine_info;
 
 typedef struct vsr_engine_options {

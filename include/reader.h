@@ -40,9 +40,9 @@ typedef struct vsr_video_info {
 } vsr_video_info;
 
 typedef struct vsr_reader_stats {
-    int64_t frames;          /* kept frames returned so far */
-    int64_t damaged_frames;  /* frames flagged corrupt or with decode errors */
-    int64_t decode_errors;   /* packets the decoder rejected */
+    int64_t frames;         /* kept frames returned so far */
+    int64_t damaged_frames; /* frames flagged corrupt or with decode errors */
+    int64_t decode_errors;  /* packets the decoder rejected */
 } vsr_reader_stats;
 
 int vsr_reader_open(vsr_reader **reader, const vsr_reader_options *options, vsr_err *err);

@@ -7,9 +7,15 @@
 
 static int log_level = VSR_LOG_INFO;
 
-void vsr_log_set_level(int level) { log_level = level; }
+void vsr_log_set_level(int level)
+{
+    log_level = level;
+}
 
-int vsr_log_get_level(void) { return log_level; }
+int vsr_log_get_level(void)
+{
+    return log_level;
+}
 
 void vsr_log(int level, const char *fmt, ...)
 {

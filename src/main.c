@@ -1,8 +1,62 @@
-/* Entry point; replaced by the full CLI in the integration commit. */
+/* vsrup: parse the command line, run the pipeline, report, exit with a meaningful code. */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void)
+#include <libavutil/log.h>
+
+#include "cli.h"
+#include "log.h"
+#include "pipeline.h"
+#include "report.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int signo)
 {
-    printf("vsrup %s\n", VSR_VERSION);
-    return 0;
+    /* A second signal means "now": leave at once, the partial file may lack its trailer. */
+    if (stop_requested)
+        _exit(VSR_EXIT_INTERRUPTED);
+    stop_requested = signo;
+}
+
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    vsr_job job;
+    vsr_err err = {{0}};
+    int ret = vsr_cli_parse(argc, argv, &job, &err);
+    if (ret == VSR_CLI_EXIT)
+        return VSR_EXIT_OK;
+    if (ret < 0) {
+        vsr_log(VSR_LOG_ERROR, "%s", err.msg);
+        return VSR_EXIT_USAGE;
+    }
+    vsr_log_set_level(job.quiet ? VSR_LOG_ERROR : job.verbose ? VSR_LOG_DEBUG : VSR_LOG_INFO);
+    av_log_set_level(job.verbose ? AV_LOG_WARNING : AV_LOG_ERROR);
+    install_signal_handlers();
+
+    static vsr_report report;
+    int exit_code = vsr_pipeline_run(&job, &stop_requested, &report);
+    if (exit_code == VSR_EXIT_FAILURE)
+        vsr_log(VSR_LOG_ERROR, "%s", report.error);
+    else if (exit_code == VSR_EXIT_INTERRUPTED)
+        vsr_log(VSR_LOG_ERROR, "interrupted by signal %d", (int)stop_requested);
+    vsr_report_print(&report);
+    if (job.json_path && vsr_report_write_json(&report, job.json_path, &err) < 0) {
+        vsr_log(VSR_LOG_ERROR, "%s", err.msg);
+        if (exit_code == VSR_EXIT_OK)
+            exit_code = VSR_EXIT_FAILURE;
+    }
+    return exit_code;
 }

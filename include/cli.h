@@ -1,0 +1,49 @@
+/* Command-line options into one job description, validated with clear messages. */
+#ifndef VSR_CLI_H
+#define VSR_CLI_H
+
+#include <stdint.h>
+
+#include "codecs.h"
+#include "engine.h"
+#include "vsr_types.h"
+
+enum vsr_scene_cut_mode { VSR_SCENE_CUTS_AUTO = 0, VSR_SCENE_CUTS_OFF, VSR_SCENE_CUTS_FILE };
+
+typedef struct vsr_job {
+    const char *input, *output;
+    /* engine */
+    const char *model; /* "bicubic", "lanczos" or a TorchScript path */
+    int scale;         /* built-in engines */
+    const char *device;
+    enum vsr_precision precision;
+    int cuda_graphs;
+    int compute_threads;
+    int chunk, overlap; /* 0 / -1 = choose */
+    enum vsr_scene_cut_mode scene_cuts;
+    const char *scene_cuts_file;
+    /* output */
+    enum vsr_codec codec;
+    const char *profile, *pix_fmt; /* NULL = default */
+    vsr_output_format format;      /* resolved from the three above */
+    int encoders;
+    int overwrite;
+    int copy_audio, copy_subtitles;
+    /* range */
+    int64_t start_frame, max_frames;
+    /* reporting */
+    int quiet;
+    int verbose;
+    const char *json_path;
+} vsr_job;
+
+enum { VSR_CLI_RUN = 0, VSR_CLI_EXIT = 1 }; /* EXIT: --help or --version was printed */
+
+/*
+ * Parses argv into job. Returns VSR_CLI_RUN, VSR_CLI_EXIT, or VSR_ERROR with a message in
+ * err (a usage error: exit code 2).
+ */
+int vsr_cli_parse(int argc, char **argv, vsr_job *job, vsr_err *err);
+void vsr_cli_usage(void);
+
+#endif

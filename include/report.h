@@ -1,0 +1,33 @@
+/* What a run did: printed on stderr at the end and written as JSON with --json. */
+#ifndef VSR_REPORT_H
+#define VSR_REPORT_H
+
+#include <stdint.h>
+
+#include "engine.h"
+
+#define VSR_REPORT_MAX_CUTS 4096
+
+typedef struct vsr_report {
+    const char *input;
+    char output[4096]; /* where the file is now: the partial name if stopped, empty if none */
+    const char *codec, *profile, *pix_fmt;
+    vsr_engine_info engine;
+    int in_w, in_h, out_w, out_h;
+    int chunk, overlap;
+    int64_t frames_in, frames_out, damaged_frames, decode_errors;
+    int64_t chunks, oom_retries;
+    int64_t scene_cuts; /* count; the first VSR_REPORT_MAX_CUTS are listed */
+    int64_t cut_frames[VSR_REPORT_MAX_CUTS];
+    int streams_copied, streams_skipped;
+    double seconds_total, seconds_decode, seconds_engine, seconds_encode;
+    int interrupted;
+    int exit_code;
+    char error[512];
+} vsr_report;
+
+void vsr_report_print(const vsr_report *report);
+/* Returns VSR_OK, or VSR_ERROR with a message naming the file. */
+int vsr_report_write_json(const vsr_report *report, const char *path, vsr_err *err);
+
+#endif

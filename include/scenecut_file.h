@@ -1,0 +1,20 @@
+/* --scene-cuts FILE: frame numbers that start a new scene, one per line ('#' comments). */
+#ifndef VSR_SCENECUT_FILE_H
+#define VSR_SCENECUT_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vsr_types.h"
+
+typedef struct vsr_cut_list {
+    int64_t *frames; /* ascending, relative to the first kept frame */
+    size_t count;
+} vsr_cut_list;
+
+/* Numbers in the file count input frames; `start_frame` (--start) is subtracted. */
+int vsr_cut_list_load(vsr_cut_list *list, const char *path, int64_t start_frame, vsr_err *err);
+int vsr_cut_list_contains(const vsr_cut_list *list, int64_t frame);
+void vsr_cut_list_free(vsr_cut_list *list);
+
+#endif

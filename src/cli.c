@@ -1,0 +1,304 @@
+/* getopt_long front end: every option of vsrup, parsed strictly and validated here. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "plan.h"
+
+enum {
+    OPT_PROFILE = 256,
+    OPT_PIX_FMT,
+    OPT_START,
+    OPT_FRAMES,
+    OPT_NO_AUDIO,
+    OPT_NO_SUBTITLES,
+    OPT_JSON,
+    OPT_PRECISION,
+    OPT_CHUNK,
+    OPT_OVERLAP,
+    OPT_SCENE_CUTS,
+    OPT_CUDA_GRAPHS,
+    OPT_COMPUTE_THREADS,
+};
+
+static const struct option long_options[] = {
+    {"input", required_argument, NULL, 'i'},
+    {"output", required_argument, NULL, 'o'},
+    {"model", required_argument, NULL, 'm'},
+    {"scale", required_argument, NULL, 's'},
+    {"codec", required_argument, NULL, 'c'},
+    {"profile", required_argument, NULL, OPT_PROFILE},
+    {"pix-fmt", required_argument, NULL, OPT_PIX_FMT},
+    {"overwrite", no_argument, NULL, 'y'},
+    {"start", required_argument, NULL, OPT_START},
+    {"frames", required_argument, NULL, OPT_FRAMES},
+    {"no-audio", no_argument, NULL, OPT_NO_AUDIO},
+    {"no-subtitles", no_argument, NULL, OPT_NO_SUBTITLES},
+    {"threads", required_argument, NULL, 't'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"device", required_argument, NULL, 'd'},
+    {"precision", required_argument, NULL, OPT_PRECISION},
+    {"chunk", required_argument, NULL, OPT_CHUNK},
+    {"overlap", required_argument, NULL, OPT_OVERLAP},
+    {"scene-cuts", required_argument, NULL, OPT_SCENE_CUTS},
+    {"cuda-graphs", no_argument, NULL, OPT_CUDA_GRAPHS},
+    {"compute-threads", required_argument, NULL, OPT_COMPUTE_THREADS},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+void vsr_cli_usage(void)
+{
+    fputs("Usage: vsrup -i INPUT -o OUTPUT [options]\n"
+          "Upscale a video with a super-resolution model (BasicVSR++ by default) and encode it\n"
+          "to ProRes, FFV1 or DNxHR, keeping audio, subtitles, timing and colour.\n"
+          "\n"
+          "Input and output:\n"
+          "  -i, --input FILE        any video FFmpeg can read\n"
+          "  -o, --output FILE       .mov (ProRes), .mkv (FFV1) or .mxf (DNxHR)\n"
+          "  -y, --overwrite         replace OUTPUT if it exists\n"
+          "      --start N           skip the first N decoded frames\n"
+          "      --frames N          process at most N frames\n"
+          "      --no-audio          do not copy audio streams\n"
+          "      --no-subtitles      do not copy subtitle streams\n"
+          "\n"
+          "Model:\n"
+          "  -m, --model MODEL       TorchScript file (see models/), or a built-in resize:\n"
+          "                          bicubic, lanczos (default: lanczos)\n"
+          "  -s, --scale N           scale factor of the built-in resizes, 1..8 (default 4)\n"
+          "  -d, --device DEV        cpu, cuda or cuda:N (default: cuda if present, else cpu)\n"
+          "      --precision P       auto, fp32 or fp16 (default auto: the model file's)\n"
+          "      --chunk T           output frames per chunk (default: chosen from memory)\n"
+          "      --overlap O         context frames on each side of a chunk (default: 8)\n"
+          "      --scene-cuts MODE   auto, off, or a file of frame numbers that start scenes\n"
+          "      --cuda-graphs       replay the fixed chunk shape as a CUDA graph\n"
+          "      --compute-threads N CPU threads for the model or resize (default: all cores)\n"
+          "\n"
+          "Encoding:\n"
+          "  -c, --codec C           prores, ffv1 or dnxhr (default: from OUTPUT's extension)\n"
+          "      --profile P         prores: proxy, lt, standard, hq (default), 4444, 4444xq\n"
+          "                          dnxhr: lb, sq, hq, hqx (default), 444\n"
+          "      --pix-fmt F         e.g. yuv422p10le, yuv444p10le, gbrp16le (ffv1 lossless RGB)\n"
+          "  -t, --threads N         parallel encoders (default: one per core)\n"
+          "\n"
+          "Reporting:\n"
+          "  -q, --quiet             no progress line, warnings only on errors\n"
+          "  -v, --verbose           more detail\n"
+          "      --json FILE         write a machine-readable report\n"
+          "  -h, --help              this text\n"
+          "  -V, --version           version and library versions\n"
+          "\n"
+          "Exit status: 0 done, 1 failed, 2 usage error, 130 interrupted (the partial file is "
+          "kept).\n",
+          stdout);
+}
+
+/* Strict decimal integer in [min, max]. */
+static int parse_int64(const char *option, const char *text, int64_t min, int64_t max,
+                       int64_t *value, vsr_err *err)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max) {
+        vsr_err_set(err,
+                    "invalid value '%s' for %s: expected an integer from %" PRId64 " to %" PRId64,
+                    text, option, min, max);
+        return VSR_ERROR;
+    }
+    *value = v;
+    return VSR_OK;
+}
+
+static int parse_int(const char *option, const char *text, int min, int max, int *value,
+                     vsr_err *err)
+{
+    int64_t v;
+    if (parse_int64(option, text, min, max, &v, err) < 0)
+        return VSR_ERROR;
+    *value = (int)v;
+    return VSR_OK;
+}
+
+static int parse_precision(const char *text, enum vsr_precision *precision, vsr_err *err)
+{
+    if (!strcmp(text, "auto"))
+        *precision = VSR_PRECISION_AUTO;
+    else if (!strcmp(text, "fp32"))
+        *precision = VSR_PRECISION_FP32;
+    else if (!strcmp(text, "fp16"))
+        *precision = VSR_PRECISION_FP16;
+    else {
+        vsr_err_set(err, "invalid --precision '%s': expected auto, fp32 or fp16", text);
+        return VSR_ERROR;
+    }
+    return VSR_OK;
+}
+
+static void parse_scene_cuts(const char *text, vsr_job *job)
+{
+    if (!strcmp(text, "auto")) {
+        job->scene_cuts = VSR_SCENE_CUTS_AUTO;
+    } else if (!strcmp(text, "off")) {
+        job->scene_cuts = VSR_SCENE_CUTS_OFF;
+    } else {
+        job->scene_cuts = VSR_SCENE_CUTS_FILE;
+        job->scene_cuts_file = text;
+    }
+}
+
+/* Same file: the output exists and is the input (a link or another spelling of it). */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
+{
+    int64_t v64;
+    switch (opt) {
+    case 'i':
+        job->input = arg;
+        return VSR_OK;
+    case 'o':
+        job->output = arg;
+        return VSR_OK;
+    case 'm':
+        job->model = arg;
+        return VSR_OK;
+    case 's':
+        return parse_int("--scale", arg, 1, 8, &job->scale, err);
+    case 'c':
+        job->codec = vsr_codec_from_name(arg);
+        if (job->codec == VSR_CODEC_NONE) {
+            vsr_err_set(err, "unknown codec '%s': expected prores, ffv1 or dnxhr", arg);
+            return VSR_ERROR;
+        }
+        return VSR_OK;
+    case OPT_PROFILE:
+        job->profile = arg;
+        return VSR_OK;
+    case OPT_PIX_FMT:
+        job->pix_fmt = arg;
+        return VSR_OK;
+    case 'y':
+        job->overwrite = 1;
+        return VSR_OK;
+    case OPT_START:
+        return parse_int64("--start", arg, 0, INT64_MAX / 2, &job->start_frame, err);
+    case OPT_FRAMES:
+        if (parse_int64("--frames", arg, 1, INT64_MAX / 2, &v64, err) < 0)
+            return VSR_ERROR;
+        job->max_frames = v64;
+        return VSR_OK;
+    case OPT_NO_AUDIO:
+        job->copy_audio = 0;
+        return VSR_OK;
+    case OPT_NO_SUBTITLES:
+        job->copy_subtitles = 0;
+        return VSR_OK;
+    case 't':
+        return parse_int("--threads", arg, 1, 256, &job->encoders, err);
+    case 'q':
+        job->quiet = 1;
+        return VSR_OK;
+    case 'v':
+        job->verbose = 1;
+        return VSR_OK;
+    case OPT_JSON:
+        job->json_path = arg;
+        return VSR_OK;
+    case 'd':
+        job->device = arg;
+        return VSR_OK;
+    case OPT_PRECISION:
+        return parse_precision(arg, &job->precision, err);
+    case OPT_CHUNK:
+        return parse_int("--chunk", arg, 1, 100000, &job->chunk, err);
+    case OPT_OVERLAP:
+        return parse_int("--overlap", arg, 0, 100000, &job->overlap, err);
+    case OPT_SCENE_CUTS:
+        parse_scene_cuts(arg, job);
+        return VSR_OK;
+    case OPT_CUDA_GRAPHS:
+        job->cuda_graphs = 1;
+        return VSR_OK;
+    case OPT_COMPUTE_THREADS:
+        return parse_int("--compute-threads", arg, 1, 1024, &job->compute_threads, err);
+    }
+    vsr_err_set(err, "unknown option (see vsrup --help)");
+    return VSR_ERROR;
+}
+
+static int validate(vsr_job *job, vsr_err *err)
+{
+    if (!job->input || !job->output) {
+        vsr_err_set(err, "both -i INPUT and -o OUTPUT are required (see vsrup --help)");
+        return VSR_ERROR;
+    }
+    if (!strcmp(job->input, job->output) || same_file(job->input, job->output)) {
+        vsr_err_set(err, "%s: the output would overwrite the input", job->output);
+        return VSR_ERROR;
+    }
+    enum vsr_codec codec = job->codec ? job->codec : vsr_codec_for_path(job->output);
+    if (codec == VSR_CODEC_NONE) {
+        vsr_err_set(err,
+                    "%s: cannot choose a codec from this extension: use .mov, .mkv or .mxf, "
+                    "or -c prores|ffv1|dnxhr",
+                    job->output);
+        return VSR_ERROR;
+    }
+    return vsr_output_format_resolve(job->output, codec, job->profile, job->pix_fmt, &job->format,
+                                     err);
+}
+
+int vsr_cli_parse(int argc, char **argv, vsr_job *job, vsr_err *err)
+{
+    *job = (vsr_job){
+        .model = "lanczos",
+        .overlap = -1,
+        .copy_audio = 1,
+        .copy_subtitles = 1,
+    };
+    opterr = 0;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":i:o:m:s:c:yt:qvd:hV", long_options, NULL)) != -1) {
+        if (opt == 'h') {
+            vsr_cli_usage();
+            return VSR_CLI_EXIT;
+        }
+        if (opt == 'V') {
+            printf("vsrup %s\n", VSR_VERSION);
+            return VSR_CLI_EXIT;
+        }
+        if (opt == '?') {
+            vsr_err_set(err, "unknown option '%s' (see vsrup --help)", argv[optind - 1]);
+            return VSR_ERROR;
+        }
+        if (opt == ':') {
+            vsr_err_set(err, "option '%s' needs a value", argv[optind - 1]);
+            return VSR_ERROR;
+        }
+        if (parse_option(opt, optarg, job, err) < 0)
+            return VSR_ERROR;
+    }
+    if (optind < argc) {
+        vsr_err_set(err, "unexpected argument '%s' (inputs and outputs go after -i and -o)",
+                    argv[optind]);
+        return VSR_ERROR;
+    }
+    return validate(job, err) < 0 ? VSR_ERROR : VSR_CLI_RUN;
+}

@@ -1,0 +1,518 @@
+/*
+ * The running program. Threads: the reader thread decodes, converts to float R'G'B' and
+ * detects scene cuts; this thread plans chunks and runs the engine; the writer encodes
+ * and muxes on its own threads. Queues between them are bounded, so memory is bounded by
+ * the chunk, never by the length of the film.
+ */
+#include "pipeline.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libavutil/pixdesc.h>
+
+#include "colour.h"
+#include "log.h"
+#include "plan.h"
+#include "progress.h"
+#include "queue.h"
+#include "reader.h"
+#include "scenecut.h"
+#include "scenecut_file.h"
+#include "writer.h"
+
+/* Decoded frames the reader may run ahead of the engine. */
+#define READ_AHEAD 8
+
+typedef struct lr_frame {
+    float *rgb; /* 3 planes of in_w x in_h */
+    int64_t index, pts;
+    int cut; /* starts a new scene */
+} lr_frame;
+
+typedef struct reader_ctx {
+    vsr_reader *reader;
+    vsr_writer *writer;
+    vsr_frame_reader *convert;
+    vsr_scenecut *detector;
+    const vsr_cut_list *cut_file;
+    vsr_queue *queue;
+    volatile sig_atomic_t *stop;
+    int w, h;
+    double seconds;
+    int failed;
+    vsr_err err;
+} reader_ctx;
+
+/* Frames kept for the chunks still to run: indices [base, base + len). */
+typedef struct frame_window {
+    lr_frame **frames;
+    int64_t base;
+    int len, cap;
+} frame_window;
+
+typedef struct run_state {
+    const vsr_job *job;
+    volatile sig_atomic_t *stop;
+    vsr_report *report;
+    vsr_engine *engine;
+    vsr_writer *writer;
+    vsr_queue *queue;
+    frame_window window;
+    int eof;
+    vsr_progress progress;
+    vsr_err err;
+} run_state;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void lr_frame_free(lr_frame *f)
+{
+    if (f) {
+        free(f->rgb);
+        free(f);
+    }
+}
+
+static void copy_packet(void *opaque, AVPacket *packet, const AVStream *stream)
+{
+    reader_ctx *ctx = opaque;
+    vsr_writer_copy_packet(ctx->writer, packet, stream);
+}
+
+/* Decodes, converts and marks cuts until the input ends, fails, or we are stopped. */
+static void *reader_thread(void *arg)
+{
+    reader_ctx *ctx = arg;
+    AVFrame *frame = av_frame_alloc();
+    int64_t index = 0;
+    if (!frame) {
+        ctx->failed = 1;
+        vsr_err_set(&ctx->err, "out of memory");
+    }
+    while (frame && !*ctx->stop) {
+        double t0 = now_seconds();
+        int ret = vsr_reader_next(ctx->reader, frame, &ctx->err);
+        if (ret <= 0) {
+            ctx->failed = ret < 0;
+            break;
+        }
+        if (frame->width != ctx->w || frame->height != ctx->h) {
+            vsr_err_set(&ctx->err, "frame %lld changes size from %dx%d to %dx%d", (long long)index,
+                        ctx->w, ctx->h, frame->width, frame->height);
+            ctx->failed = 1;
+            break;
+        }
+        lr_frame *f = calloc(1, sizeof(*f));
+        if (f)
+            f->rgb = malloc(sizeof(float) * 3 * (size_t)ctx->w * ctx->h);
+        if (!f || !f->rgb) {
+            lr_frame_free(f);
+            vsr_err_set(&ctx->err, "out of memory for frame %lld", (long long)index);
+            ctx->failed = 1;
+            break;
+        }
+        f->index = index++;
+        f->pts = frame->pts;
+        if (vsr_frame_reader_convert(ctx->convert, frame, f->rgb, &ctx->err) < 0) {
+            lr_frame_free(f);
+            ctx->failed = 1;
+            break;
+        }
+        if (ctx->detector)
+            f->cut = vsr_scenecut_push(ctx->detector, f->rgb);
+        else if (ctx->cut_file)
+            f->cut = vsr_cut_list_contains(ctx->cut_file, f->index);
+        ctx->seconds += now_seconds() - t0;
+        if (vsr_queue_push(ctx->queue, f) < 0) {
+            lr_frame_free(f);
+            break;
+        }
+    }
+    av_frame_free(&frame);
+    vsr_queue_end(ctx->queue);
+    return NULL;
+}
+
+static int window_append(frame_window *w, lr_frame *f)
+{
+    if (w->len == w->cap) {
+        int cap = w->cap ? 2 * w->cap : 64;
+        lr_frame **frames = realloc(w->frames, cap * sizeof(*frames));
+        if (!frames)
+            return VSR_ERROR;
+        w->frames = frames;
+        w->cap = cap;
+    }
+    w->frames[w->len++] = f;
+    return VSR_OK;
+}
+
+static lr_frame *window_at(const frame_window *w, int64_t index)
+{
+    return w->frames[index - w->base];
+}
+
+/* Frees frames before `index`: no later chunk reads them. */
+static void window_drop_before(frame_window *w, int64_t index)
+{
+    int n = 0;
+    while (n < w->len && w->base + n < index)
+        lr_frame_free(w->frames[n++]);
+    memmove(w->frames, w->frames + n, (w->len - n) * sizeof(*w->frames));
+    w->len -= n;
+    w->base += n;
+}
+
+static void window_free(frame_window *w)
+{
+    window_drop_before(w, INT64_MAX);
+    free(w->frames);
+}
+
+static int64_t window_end(const frame_window *w)
+{
+    return w->base + w->len;
+}
+
+/* One more frame from the reader. Returns 1, 0 at the end, VSR_ERROR if cancelled. */
+static int receive_frame(run_state *s)
+{
+    void *item;
+    int ret = vsr_queue_pop(s->queue, &item);
+    if (ret <= 0) {
+        s->eof = ret == 0;
+        return ret;
+    }
+    lr_frame *f = item;
+    if (window_append(&s->window, f) < 0) {
+        lr_frame_free(f);
+        vsr_err_set(&s->err, "out of memory");
+        return VSR_ERROR;
+    }
+    if (f->cut && f->index > 0) {
+        vsr_report *r = s->report;
+        if (r->scene_cuts < VSR_REPORT_MAX_CUTS)
+            r->cut_frames[r->scene_cuts] = f->index;
+        r->scene_cuts++;
+        vsr_log(VSR_LOG_DEBUG, "scene cut at frame %lld", (long long)f->index);
+    }
+    return 1;
+}
+
+/* The first cut after scene_begin among the frames received, else the scene's end if known. */
+static int64_t scene_end(const run_state *s, int64_t scene_begin)
+{
+    const frame_window *w = &s->window;
+    for (int64_t i = scene_begin + 1 > w->base ? scene_begin + 1 : w->base; i < window_end(w); i++)
+        if (window_at(w, i)->cut)
+            return i;
+    return s->eof ? window_end(w) : VSR_SCENE_END_UNKNOWN;
+}
+
+static void free_frames(AVFrame **frames, int n)
+{
+    for (int i = 0; i < n; i++)
+        av_frame_free(&frames[i]);
+}
+
+/* Runs one chunk and queues its kept frames for encoding. */
+static int run_chunk(run_state *s, const vsr_chunk *c)
+{
+    int n_in = (int)(c->context_end - c->context_begin);
+    int keep_count = (int)(c->keep_end - c->keep_begin);
+    const float *in[n_in];
+    AVFrame *out[keep_count];
+    vsr_planes planes[keep_count];
+    for (int i = 0; i < n_in; i++)
+        in[i] = window_at(&s->window, c->context_begin + i)->rgb;
+    for (int i = 0; i < keep_count; i++) {
+        out[i] = vsr_writer_frame(s->writer);
+        if (!out[i]) {
+            free_frames(out, i);
+            vsr_err_set(&s->err, "out of memory for output frames");
+            return VSR_ERROR;
+        }
+        for (int p = 0; p < 3; p++) {
+            planes[i].data[p] = out[i]->data[p];
+            planes[i].linesize[p] = out[i]->linesize[p];
+        }
+    }
+    double t0 = now_seconds();
+    int ret = s->engine->ops->run(s->engine, in, n_in, (int)(c->keep_begin - c->context_begin),
+                                  keep_count, planes, &s->err);
+    s->report->seconds_engine += now_seconds() - t0;
+    if (ret < 0) {
+        free_frames(out, keep_count);
+        return ret;
+    }
+    s->report->chunks++;
+    for (int i = 0; i < keep_count; i++) {
+        out[i]->pts = window_at(&s->window, c->keep_begin + i)->pts;
+        if (vsr_writer_write_frame(s->writer, &out[i], &s->err) < 0) {
+            free_frames(out + i, keep_count - i);
+            return VSR_ERROR;
+        }
+    }
+    return VSR_OK;
+}
+
+/* Plans chunks as frames arrive and runs them until the input ends or we are stopped. */
+static int schedule(run_state *s, int chunk, int overlap)
+{
+    int64_t scene_begin = 0, keep = 0;
+    while (!*s->stop) {
+        if (!s->eof && window_end(&s->window) <= keep) {
+            if (receive_frame(s) < 0)
+                return VSR_ERROR;
+            continue;
+        }
+        if (window_end(&s->window) <= keep)
+            return VSR_OK; /* every frame is out */
+        int64_t end = scene_end(s, scene_begin);
+        if (end != VSR_SCENE_END_UNKNOWN && keep >= end) {
+            scene_begin = end;
+            continue;
+        }
+        vsr_chunk c = vsr_plan_chunk(scene_begin, end, keep, chunk, overlap);
+        if (end == VSR_SCENE_END_UNKNOWN && window_end(&s->window) < c.context_end) {
+            if (receive_frame(s) < 0)
+                return VSR_ERROR;
+            continue;
+        }
+        int ret = run_chunk(s, &c);
+        if (ret == VSR_ERROR_OOM && c.keep_end - c.keep_begin > 1) {
+            int smaller = (int)(c.keep_end - c.keep_begin) / 2;
+            vsr_log(VSR_LOG_WARN,
+                    "out of GPU memory on a chunk of %d frames (%s); retrying it "
+                    "and the rest with chunks of %d",
+                    (int)(c.keep_end - c.keep_begin), s->err.msg, smaller);
+            s->report->oom_retries++;
+            chunk = smaller;
+            s->report->chunk = chunk;
+            continue;
+        }
+        if (ret < 0)
+            return VSR_ERROR;
+        keep = c.keep_end;
+        window_drop_before(&s->window, keep - overlap);
+        vsr_progress_update(&s->progress, vsr_writer_stats_get(s->writer).frames, 0);
+    }
+    return VSR_OK;
+}
+
+static void choose_chunk(const vsr_job *job, const vsr_engine_info *info, int *chunk, int *overlap)
+{
+    if (!info->temporal) {
+        /* Frames are independent: small chunks keep latency and memory low. */
+        *chunk = job->chunk ? job->chunk : 8;
+        *overlap = 0;
+        if (job->overlap > 0)
+            vsr_log(VSR_LOG_INFO, "%s works frame by frame: --overlap ignored", info->name);
+        return;
+    }
+    *chunk = job->chunk ? job->chunk : VSR_PLAN_DEFAULT_CHUNK;
+    *overlap = job->overlap >= 0 ? job->overlap : VSR_PLAN_DEFAULT_OVERLAP;
+}
+
+static int check_output(const vsr_job *job, vsr_err *err)
+{
+    struct stat st;
+    if (!job->overwrite && stat(job->output, &st) == 0) {
+        vsr_err_set(err, "%s: already exists (use -y to overwrite)", job->output);
+        return VSR_ERROR;
+    }
+    return VSR_OK;
+}
+
+static int64_t expected_frames(const vsr_job *job, const vsr_video_info *info)
+{
+    int64_t n = info->frames_estimate - job->start_frame;
+    if (n < 0)
+        n = 0;
+    if (job->max_frames && (n == 0 || n > job->max_frames))
+        n = job->max_frames;
+    return n;
+}
+
+static int open_engine(const vsr_job *job, const vsr_video_info *info, vsr_engine **engine,
+                       vsr_err *err)
+{
+    vsr_engine_options options = {
+        .model = job->model,
+        .scale = job->scale,
+        .device = job->device,
+        .precision = job->precision,
+        .threads = job->compute_threads,
+        .cuda_graphs = job->cuda_graphs,
+        .in_w = info->width,
+        .in_h = info->height,
+    };
+    if (vsr_colour_layout(job->format.pix_fmt, &options.out_layout) < 0) {
+        vsr_err_set(err, "pixel format %s has no colour layout",
+                    av_get_pix_fmt_name(job->format.pix_fmt));
+        return VSR_ERROR;
+    }
+    return vsr_engine_open(engine, &options, err);
+}
+
+static int open_writer(const vsr_job *job, vsr_reader *reader, const vsr_engine_info *engine,
+                       vsr_writer **writer, vsr_err *err)
+{
+    const vsr_video_info *info = vsr_reader_info(reader);
+    vsr_writer_options options = {
+        .path = job->output,
+        .format = job->format,
+        .width = info->width * engine->scale,
+        .height = info->height * engine->scale,
+        .time_base = info->time_base,
+        .frame_rate = info->frame_rate,
+        .sar = info->sar,
+        .display_matrix = info->has_display_matrix ? info->display_matrix : NULL,
+        .encoders = job->encoders,
+        .copy_audio = job->copy_audio,
+        .copy_subtitles = job->copy_subtitles,
+        .input = vsr_reader_format(reader),
+    };
+    return vsr_writer_open(writer, &options, err);
+}
+
+static void fill_report_start(vsr_report *r, const vsr_job *job, const vsr_video_info *info,
+                              const vsr_engine *engine)
+{
+    r->engine = engine->info;
+    r->in_w = info->width;
+    r->in_h = info->height;
+    r->out_w = info->width * engine->info.scale;
+    r->out_h = info->height * engine->info.scale;
+    r->codec = vsr_codec_name(job->format.codec);
+    r->profile = vsr_output_profile_name(&job->format);
+    r->pix_fmt = av_get_pix_fmt_name(job->format.pix_fmt);
+}
+
+/* Ends the run: drains or cancels the reader, finishes or drops the file. */
+static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
+{
+    vsr_report *r = s->report;
+    if (!ok || *s->stop)
+        vsr_queue_cancel(s->queue);
+    pthread_join(thread, NULL);
+    vsr_reader_stats stats = vsr_reader_stats_get(rc->reader);
+    r->frames_in = stats.frames;
+    r->damaged_frames = stats.damaged_frames;
+    r->decode_errors = stats.decode_errors;
+    r->seconds_decode = rc->seconds;
+    if (ok && rc->failed) {
+        s->err = rc->err;
+        ok = 0;
+    }
+    r->interrupted = ok && *s->stop;
+    vsr_writer_stats ws = vsr_writer_stats_get(s->writer);
+    /* Keep whatever was encoded: a failed or stopped run leaves a playable partial file. */
+    int complete = ok && !r->interrupted;
+    vsr_err ferr = {{0}};
+    int have_output = ws.frames > 0 || complete;
+    if (have_output && vsr_writer_finish(s->writer, complete, &ferr) < 0) {
+        if (ok)
+            s->err = ferr;
+        ok = complete = 0;
+    }
+    ws = vsr_writer_stats_get(s->writer);
+    r->frames_out = ws.frames;
+    r->seconds_encode = ws.encode_seconds;
+    r->streams_copied = ws.streams_copied;
+    r->streams_skipped = ws.streams_skipped;
+    if (have_output)
+        snprintf(r->output, sizeof(r->output), "%s", vsr_writer_path(s->writer));
+    if (complete && r->frames_out != r->frames_in) {
+        vsr_err_set(&s->err, "%s: wrote %lld frames but decoded %lld", r->output,
+                    (long long)r->frames_out, (long long)r->frames_in);
+        ok = 0;
+    }
+    if (!ok)
+        return VSR_EXIT_FAILURE;
+    return r->interrupted ? VSR_EXIT_INTERRUPTED : VSR_EXIT_OK;
+}
+
+int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report *report)
+{
+    run_state s = {.job = job, .stop = stop, .report = report};
+    reader_ctx rc = {.stop = stop};
+    vsr_cut_list cut_file = {0};
+    int exit_code = VSR_EXIT_FAILURE;
+    double t0 = now_seconds();
+    report->input = job->input;
+
+    if (check_output(job, &s.err) < 0)
+        goto done;
+    if (job->scene_cuts == VSR_SCENE_CUTS_FILE &&
+        vsr_cut_list_load(&cut_file, job->scene_cuts_file, job->start_frame, &s.err) < 0)
+        goto done;
+    vsr_reader_options ropt = {.path = job->input,
+                               .start_frame = job->start_frame,
+                               .max_frames = job->max_frames,
+                               .on_packet = copy_packet,
+                               .opaque = &rc};
+    if (vsr_reader_open(&rc.reader, &ropt, &s.err) < 0)
+        goto done;
+    const vsr_video_info *info = vsr_reader_info(rc.reader);
+    if (open_engine(job, info, &s.engine, &s.err) < 0)
+        goto done;
+    fill_report_start(report, job, info, s.engine);
+    choose_chunk(job, &s.engine->info, &report->chunk, &report->overlap);
+    if (open_writer(job, rc.reader, &s.engine->info, &s.writer, &s.err) < 0)
+        goto done;
+
+    rc.writer = s.writer;
+    rc.w = info->width;
+    rc.h = info->height;
+    rc.convert = vsr_frame_reader_alloc();
+    if (s.engine->info.temporal && job->scene_cuts == VSR_SCENE_CUTS_AUTO)
+        rc.detector = vsr_scenecut_alloc(info->width, info->height);
+    rc.cut_file = job->scene_cuts == VSR_SCENE_CUTS_FILE ? &cut_file : NULL;
+    s.queue = rc.queue = vsr_queue_alloc(READ_AHEAD);
+    if (!rc.convert || !s.queue ||
+        (s.engine->info.temporal && job->scene_cuts == VSR_SCENE_CUTS_AUTO && !rc.detector)) {
+        vsr_err_set(&s.err, "out of memory");
+        goto done;
+    }
+    vsr_log(VSR_LOG_INFO, "%s: %dx%d -> %dx%d, %s (%s, %s), %s %s %s, chunk %d overlap %d",
+            job->input, report->in_w, report->in_h, report->out_w, report->out_h,
+            s.engine->info.name, s.engine->info.device, s.engine->info.precision, report->codec,
+            report->profile, report->pix_fmt, report->chunk, report->overlap);
+
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, reader_thread, &rc) != 0) {
+        vsr_err_set(&s.err, "cannot start the reader thread");
+        goto done;
+    }
+    vsr_progress_init(&s.progress, expected_frames(job, info), !job->quiet);
+    int ok = schedule(&s, report->chunk, report->overlap) == VSR_OK;
+    vsr_progress_update(&s.progress, vsr_writer_stats_get(s.writer).frames, 1);
+    exit_code = finish(&s, &rc, thread, ok);
+
+done:
+    report->seconds_total = now_seconds() - t0;
+    report->exit_code = exit_code;
+    if (exit_code == VSR_EXIT_FAILURE)
+        snprintf(report->error, sizeof(report->error), "%s", s.err.msg);
+    window_free(&s.window);
+    vsr_queue_free(&s.queue);
+    vsr_scenecut_free(&rc.detector);
+    vsr_frame_reader_free(&rc.convert);
+    vsr_writer_close(&s.writer);
+    vsr_engine_close(&s.engine);
+    vsr_reader_close(&rc.reader);
+    vsr_cut_list_free(&cut_file);
+    return exit_code;
+}

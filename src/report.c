@@ -1,0 +1,100 @@
+#include "report.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+static double fps(int64_t frames, double seconds)
+{
+    return seconds > 0 ? frames / seconds : 0;
+}
+
+void vsr_report_print(const vsr_report *r)
+{
+    if (vsr_log_get_level() < VSR_LOG_INFO || !r->engine.name[0])
+        return;
+    vsr_log(VSR_LOG_INFO,
+            "frames in %lld, out %lld, damaged %lld, decode errors %lld, scene cuts %lld",
+            (long long)r->frames_in, (long long)r->frames_out, (long long)r->damaged_frames,
+            (long long)r->decode_errors, (long long)r->scene_cuts);
+    vsr_log(
+        VSR_LOG_INFO,
+        "time %.2f s (%.2f fps): decode+convert %.2f s, %s %.2f s, encode %.2f s (all encoders)",
+        r->seconds_total, fps(r->frames_out, r->seconds_total), r->seconds_decode, r->engine.name,
+        r->seconds_engine, r->seconds_encode);
+    if (r->output[0])
+        vsr_log(VSR_LOG_INFO, "%s %s", r->interrupted ? "partial output kept in" : "wrote",
+                r->output);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void json_field_string(FILE *f, const char *key, const char *value)
+{
+    fprintf(f, "  \"%s\": ", key);
+    json_string(f, value);
+    fputs(",\n", f);
+}
+
+int vsr_report_write_json(const vsr_report *r, const char *path, vsr_err *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        vsr_err_set(err, "%s: cannot write the JSON report: %s", path, strerror(errno));
+        return VSR_ERROR;
+    }
+    fputs("{\n", f);
+    json_field_string(f, "input", r->input);
+    json_field_string(f, "output", r->output);
+    json_field_string(f, "model", r->engine.name);
+    json_field_string(f, "arch", r->engine.arch);
+    json_field_string(f, "device", r->engine.device);
+    json_field_string(f, "precision", r->engine.precision);
+    json_field_string(f, "codec", r->codec);
+    json_field_string(f, "profile", r->profile);
+    json_field_string(f, "pix_fmt", r->pix_fmt);
+    json_field_string(f, "error", r->error);
+    fprintf(f, "  \"scale\": %d,\n  \"input_size\": [%d, %d],\n  \"output_size\": [%d, %d],\n",
+            r->engine.scale, r->in_w, r->in_h, r->out_w, r->out_h);
+    fprintf(f,
+            "  \"chunk\": %d,\n  \"overlap\": %d,\n  \"chunks\": %lld,\n  \"oom_retries\": %lld,\n",
+            r->chunk, r->overlap, (long long)r->chunks, (long long)r->oom_retries);
+    fprintf(f, "  \"frames_in\": %lld,\n  \"frames_out\": %lld,\n", (long long)r->frames_in,
+            (long long)r->frames_out);
+    fprintf(f, "  \"damaged_frames\": %lld,\n  \"decode_errors\": %lld,\n",
+            (long long)r->damaged_frames, (long long)r->decode_errors);
+    fprintf(f, "  \"streams_copied\": %d,\n  \"streams_skipped\": %d,\n", r->streams_copied,
+            r->streams_skipped);
+    fprintf(f, "  \"scene_cuts\": [");
+    int64_t listed = r->scene_cuts < VSR_REPORT_MAX_CUTS ? r->scene_cuts : VSR_REPORT_MAX_CUTS;
+    for (int64_t i = 0; i < listed; i++)
+        fprintf(f, "%s%lld", i ? ", " : "", (long long)r->cut_frames[i]);
+    fprintf(f, "],\n  \"scene_cut_count\": %lld,\n", (long long)r->scene_cuts);
+    fprintf(f,
+            "  \"seconds\": {\"total\": %.3f, \"decode\": %.3f, \"engine\": %.3f, "
+            "\"encode\": %.3f},\n",
+            r->seconds_total, r->seconds_decode, r->seconds_engine, r->seconds_encode);
+    fprintf(f, "  \"fps\": %.3f,\n", fps(r->frames_out, r->seconds_total));
+    fprintf(f, "  \"interrupted\": %s,\n  \"exit_code\": %d\n}\n",
+            r->interrupted ? "true" : "false", r->exit_code);
+    if (fclose(f) != 0) {
+        vsr_err_set(err, "%s: cannot write the JSON report: %s", path, strerror(errno));
+        return VSR_ERROR;
+    }
+    return VSR_OK;
+}
