@@ -1,0 +1,109 @@
+"""Bad input and bad options: the exit code and one clear line naming the file and problem."""
+import os
+import shutil
+
+import pytest
+
+from vsrtest import MEDIA, ffmpeg, vsrup
+
+CLIP = MEDIA / "tree.avi"
+
+
+def fails(code, *args):
+    proc = vsrup(*args, check=False)
+    assert proc.returncode == code, proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, f"expected one line, got:\n{proc.stderr}"
+    assert lines[0].startswith("vsrup: ")
+    return lines[0]
+
+
+def test_help_and_version():
+    proc = vsrup("--help")
+    for option in ("--input", "--output", "--model", "--scale", "--codec", "--profile",
+                   "--pix-fmt", "--overwrite", "--start", "--frames", "--no-audio",
+                   "--no-subtitles", "--threads", "--quiet", "--json", "--device",
+                   "--precision", "--chunk", "--overlap", "--scene-cuts", "--cuda-graphs"):
+        assert option in proc.stdout
+    assert vsrup("--version").stdout.startswith("vsrup ")
+
+
+def test_usage_errors(tmp_path):
+    out = tmp_path / "o.mov"
+    assert "required" in fails(2, "-i", CLIP)
+    assert "--bogus" in fails(2, "-i", CLIP, "-o", out, "--bogus")
+    assert "'fast'" in fails(2, "-i", CLIP, "-o", out, "-s", "fast")
+    assert "h265" in fails(2, "-i", CLIP, "-o", out, "-c", "h265")
+    line = fails(2, "-i", CLIP, "-o", out, "--profile", "ultra")
+    assert "ultra" in line and "hq" in line
+    assert "yuv420p" in fails(2, "-i", CLIP, "-o", out, "--pix-fmt", "yuv420p")
+    # DNxHR HQ is 8-bit only; FFV1 cannot go into MXF; unknown extension.
+    assert "yuv422p10le" in fails(2, "-i", CLIP, "-o", tmp_path / "o.mxf", "--profile", "hq",
+                                  "--pix-fmt", "yuv422p10le")
+    assert "o.mxf" in fails(2, "-i", CLIP, "-o", tmp_path / "o.mxf", "-c", "ffv1")
+    assert "o.mp4" in fails(2, "-i", CLIP, "-o", tmp_path / "o.mp4")
+    assert "--precision" in fails(2, "-i", CLIP, "-o", out, "--precision", "int8")
+
+
+def test_output_equal_to_input(tmp_path):
+    clip = tmp_path / "in.mov"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:d=0.2", "-c:v", "prores_ks", clip)
+    assert "in.mov" in fails(2, "-i", clip, "-o", clip, "-y")
+    os.symlink(clip, tmp_path / "link.mov")
+    assert "link.mov" in fails(2, "-i", clip, "-o", tmp_path / "link.mov", "-y")
+
+
+def test_missing_input(tmp_path):
+    line = fails(1, "-i", tmp_path / "nothere.avi", "-o", tmp_path / "o.mov")
+    assert "nothere.avi" in line
+    assert not (tmp_path / "o.mov").exists()
+
+
+def test_not_a_video(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("this is not a video\n" * 100)
+    assert "notes.txt" in fails(1, "-i", text, "-o", tmp_path / "o.mov")
+
+
+def test_no_video_stream(tmp_path):
+    wav = tmp_path / "tone.wav"
+    ffmpeg("-f", "lavfi", "-i", "sine=d=1", wav)
+    line = fails(1, "-i", wav, "-o", tmp_path / "o.mov")
+    assert "tone.wav" in line and "video" in line
+
+
+def test_output_folder_missing_or_unwritable(tmp_path):
+    line = fails(1, "-i", CLIP, "-o", tmp_path / "missing" / "o.mov")
+    assert "missing" in line
+    if os.geteuid() == 0:
+        pytest.skip("running as root: permissions do not stop writing")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert "locked" in fails(1, "-i", CLIP, "-o", locked / "o.mov")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_read_only_folder_as_root_is_still_reported(tmp_path):
+    # /proc refuses new files even for root: the error names the path.
+    line = fails(1, "-i", CLIP, "-o", "/proc/vsrup-test.mov")
+    assert "/proc/vsrup-test.mov" in line or "/proc" in line
+
+
+def test_existing_output_needs_overwrite(tmp_path):
+    out = tmp_path / "o.mov"
+    out.write_bytes(b"keep me")
+    line = fails(1, "-i", CLIP, "-o", out, "--frames", "2")
+    assert "o.mov" in line and "-y" in line
+    assert out.read_bytes() == b"keep me"
+    vsrup("-i", CLIP, "-o", out, "--frames", "2", "-y", "-q")
+    assert out.stat().st_size > 1000
+
+
+def test_bad_scene_cut_file(tmp_path):
+    cuts = tmp_path / "cuts.txt"
+    cuts.write_text("12\nbanana\n")
+    line = fails(1, "-i", CLIP, "-o", tmp_path / "o.mov", "--scene-cuts", cuts)
+    assert "cuts.txt:2" in line
