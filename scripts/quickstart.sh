@@ -1,0 +1,26 @@
+#!/bin/sh
+# The main job on a fresh machine: build vsrup, get a model, upscale a real clip.
+# Model: the imported ESRGAN (npm, MIT) when it can be fetched, else the built-in lanczos.
+# Usage: scripts/quickstart.sh [INPUT] [OUTPUT]
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+input=${1:-$here/../shared/media/Megamind.avi}
+output=${2:-$here/out/quickstart_x4.mov}
+cd "$here"
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$(nproc 2>/dev/null || echo 2)"
+mkdir -p "$(dirname "$output")"
+
+model=lanczos
+frames=""
+if [ -x scripts/fetch-esrgan.sh ] && scripts/fetch-esrgan.sh; then
+    model=$(ls models/out/esrgan-*-x4.pt 2>/dev/null | head -1)
+    frames="--frames 48" # a trained model on a CPU: a short excerpt
+fi
+[ -n "$model" ] || model=lanczos
+echo "upscaling $input with $model"
+# shellcheck disable=SC2086
+build/vsrup -y -i "$input" -o "$output" -m "$model" $frames
+ffprobe -v error -show_entries stream=codec_name,profile,width,height,pix_fmt,color_space \
+    -of compact "$output"
