@@ -1,0 +1,163 @@
+"""TorchScript models through vsrup, against a Python reference of the whole job.
+
+The reference decodes the same (lossless RGB) clip, runs the same TorchScript file with its
+own implementation of the chunk plan (DESIGN.md), and quantises to 16-bit RGB; vsrup writes
+FFV1 gbrp16le (lossless RGB), so the two must agree within one code value.
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from vsrtest import MEDIA, SOURCE, decode_raw, ffmpeg, vsrup
+
+torch = pytest.importorskip("torch")
+if os.environ.get("VSR_HAVE_TORCH") == "0":
+    pytest.skip("vsrup was built without libtorch", allow_module_level=True)
+
+W, H = 64, 48
+
+
+def export_tiny(path, seed=1):
+    subprocess.run([sys.executable, str(SOURCE / "models" / "export.py"), "--random-init",
+                    "--seed", str(seed), "--mid-channels", "8", "--num-blocks", "1",
+                    "--output", str(path)], check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return export_tiny(tmp_path_factory.mktemp("model") / "tiny.pt")
+
+
+def rgb_clip(path, source, frames, crop="64:48:300:200", extra_filters=""):
+    """A lossless 8-bit RGB clip, so both sides read exactly the same samples."""
+    ffmpeg("-i", source, "-frames:v", frames, "-vf", f"crop={crop}{extra_filters},format=gbrp",
+           "-an", "-c:v", "ffv1", path)
+    return path
+
+
+def read_rgb(path):
+    g = decode_raw(path, "gbrp", W, H, 3, np.uint8)
+    return torch.from_numpy(g[:, [2, 0, 1]].astype(np.float32) / 255.0)  # G,B,R -> R,G,B
+
+
+def plan(frames, cuts, chunk, overlap):
+    """Our own statement of DESIGN.md's chunk plan, independent of src/plan.c."""
+    borders = [0] + [c for c in cuts if 0 < c < frames] + [frames]
+    for begin, end in zip(borders, borders[1:]):
+        for keep in range(begin, end, chunk):
+            keep_end = min(keep + chunk, end)
+            yield max(begin, keep - overlap), keep, keep_end, min(end, keep_end + overlap)
+
+
+def reference(model_path, frames, cuts, chunk, overlap):
+    model = torch.jit.load(str(model_path)).eval()
+    out = []
+    with torch.no_grad():
+        for cb, kb, ke, ce in plan(len(frames), cuts, chunk, overlap):
+            y = model(frames[cb:ce].unsqueeze(0))[0]
+            out.append(y[kb - cb:ke - cb])
+    y = torch.cat(out).clamp(0, 1)
+    return np.floor(y.numpy().astype(np.float64) * 65535 + 0.5)
+
+
+def run_vsrup(src, out, model, *args):
+    vsrup("-i", src, "-o", out, "-m", model, "-c", "ffv1", "--pix-fmt", "gbrp16le", "-y",
+          "-q", *args)
+    g = decode_raw(out, "gbrp16le", 4 * W, 4 * H, 3, np.uint16)
+    return g[:, [2, 0, 1]].astype(np.float64)
+
+
+@pytest.mark.parametrize("clip,crop", [("Megamind.avi", "64:48:300:200"),
+                                        ("vtest.avi", "64:48:400:300")])
+def test_chunked_output_equals_python_reference(tmp_path, tiny_model, clip, crop):
+    src = rgb_clip(tmp_path / "src.mkv", MEDIA / clip, 23, crop)
+    got = run_vsrup(src, tmp_path / "out.mkv", tiny_model, "--chunk", "6", "--overlap", "3",
+                    "--scene-cuts", "off")
+    want = reference(tiny_model, read_rgb(src), [], 6, 3)
+    assert got.shape == want.shape == (23, 3, 4 * H, 4 * W)
+    diff = np.abs(got - want)
+    assert diff.max() <= 1, f"max diff {diff.max()} (16-bit codes), mean {diff.mean():.4f}"
+
+
+def test_whole_clip_context_equals_full_sequence(tmp_path, tiny_model):
+    src = rgb_clip(tmp_path / "src.mkv", MEDIA / "Megamind.avi", 14)
+    full = reference(tiny_model, read_rgb(src), [], 14, 0)
+    by_overlap = run_vsrup(src, tmp_path / "a.mkv", tiny_model, "--chunk", "4", "--overlap",
+                           "14", "--scene-cuts", "off")
+    by_chunk = run_vsrup(src, tmp_path / "b.mkv", tiny_model, "--chunk", "100",
+                         "--scene-cuts", "off")
+    assert np.abs(by_overlap - full).max() <= 1
+    assert np.abs(by_chunk - full).max() <= 1
+
+
+def test_splice_is_one_cut_and_parts_run_separately(tmp_path, tiny_model):
+    a = rgb_clip(tmp_path / "a.mkv", MEDIA / "vtest.avi", 12, "64:48:400:300")
+    b = rgb_clip(tmp_path / "b.mkv", MEDIA / "Megamind.avi", 9, "64:48:300:200")
+    spliced = tmp_path / "ab.mkv"
+    (tmp_path / "list.txt").write_text(f"file '{a}'\nfile '{b}'\n")
+    ffmpeg("-f", "concat", "-safe", "0", "-i", tmp_path / "list.txt", "-c", "copy", spliced)
+    report = tmp_path / "r.json"
+    got = run_vsrup(spliced, tmp_path / "out.mkv", tiny_model, "--chunk", "5", "--overlap", "4",
+                    "--json", report)
+    r = json.loads(report.read_text())
+    assert r["scene_cuts"] == [12], r["scene_cuts"]
+    frames = read_rgb(spliced)
+    separate = np.concatenate([reference(tiny_model, frames[:12], [], 5, 4),
+                               reference(tiny_model, frames[12:], [], 5, 4)])
+    assert np.abs(got - separate).max() <= 1
+
+
+def test_cut_file_and_one_frame_scene(tmp_path, tiny_model):
+    src = rgb_clip(tmp_path / "src.mkv", MEDIA / "Megamind.avi", 10)
+    cuts = tmp_path / "cuts.txt"
+    cuts.write_text("# scenes: 0-3, 4, 5-9\n4\n5\n")
+    got = run_vsrup(src, tmp_path / "out.mkv", tiny_model, "--chunk", "3", "--overlap", "2",
+                    "--scene-cuts", cuts)
+    want = reference(tiny_model, read_rgb(src), [4, 5], 3, 2)
+    assert np.abs(got - want).max() <= 1
+
+
+def test_odd_and_tiny_frames_are_padded_not_refused(tmp_path, tiny_model):
+    src = tmp_path / "odd.mkv"
+    ffmpeg("-i", MEDIA / "tree.avi", "-frames:v", "5", "-vf", "crop=37:29:100:100,format=gbrp",
+           "-c:v", "ffv1", src)
+    out = tmp_path / "odd_out.mkv"
+    vsrup("-i", src, "-o", out, "-m", tiny_model, "-c", "ffv1", "--pix-fmt", "gbrp16le", "-q")
+    g = decode_raw(out, "gbrp16le", 148, 116, 3, np.uint16)
+    assert g.shape[0] == 5
+
+
+def test_bounded_memory(tmp_path, tiny_model):
+    """Peak RSS for 2,000 frames within 10% of that for 200 (same model, same chunk)."""
+    def peak_rss(frames):
+        src = tmp_path / f"long{frames}.mkv"
+        ffmpeg("-f", "lavfi", "-i", f"testsrc2=s={W}x{H}:r=25", "-frames:v", frames,
+               "-c:v", "ffv1", src)
+        out = tmp_path / f"long{frames}.mov"
+        code = ("import resource,subprocess,sys;"
+                "subprocess.run(sys.argv[1:],check=True);"
+                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        proc = subprocess.run([sys.executable, "-c", code, os.environ.get("VSRUP"),
+                               "-i", str(src), "-o", str(out), "-m", str(tiny_model),
+                               "--chunk", "8", "--overlap", "2", "-q", "-t", "1"],
+                              capture_output=True, text=True, check=True)
+        return int(proc.stdout.strip())
+    small, large = peak_rss(200), peak_rss(2000)
+    print(f"peak RSS: 200 frames {small} KiB, 2000 frames {large} KiB")
+    assert large <= small * 1.10
+
+
+def test_model_errors(tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_text("not a model")
+    proc = vsrup("-i", MEDIA / "tree.avi", "-o", tmp_path / "o.mov", "-m", junk, check=False)
+    assert proc.returncode == 1 and "junk.pt" in proc.stderr
+    proc = vsrup("-i", MEDIA / "tree.avi", "-o", tmp_path / "o.mov", "-m",
+                 tmp_path / "missing.pt", check=False)
+    assert proc.returncode == 1 and "missing.pt" in proc.stderr
