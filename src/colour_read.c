@@ -9,8 +9,9 @@
  *    both become 60160 and limited range is N-independent: Y' = (v - 4096) / 56064.
  *    Chroma is interpolated with Catmull-Rom (bicubic B=0, C=0.5), which reproduces
  *    linear ramps and leaves flat areas exact.
- *  - RGB, palette -> gbrp at the source depth (8 for shallower ones): no depth change,
- *    because swscale widens deep RGB inexactly (10-bit 1023 -> 65473).
+ *  - RGB -> gbrp at the source depth (8 for shallower ones): no depth change, because
+ *    swscale widens deep RGB inexactly (10-bit 1023 -> 65473).
+ *  - palette: looked up here; swscale's pal8 -> gbrp is off by one in places.
  *  - gray -> gray at the source depth; R = G = B.
  */
 #include "colour.h"
@@ -21,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum read_kind { READ_YUV, READ_RGB, READ_GRAY };
+enum read_kind { READ_YUV, READ_RGB, READ_GRAY, READ_PALETTE };
 
 struct vsr_frame_reader {
     /* What the cached state below was built for. */
@@ -36,9 +37,10 @@ struct vsr_frame_reader {
     AVFrame *work;          /* owned buffer in the working format, when sws is set */
 };
 
-/* y = v * scale + offset, clamped to [0, 1]: one code value to a normalised float. */
+/* (v - offset) / divisor: one code value to a normalised float. Dividing (not multiplying
+ * by a reciprocal) makes white exactly 1 and black exactly 0. */
 typedef struct linear_map {
-    float scale, offset;
+    float offset, divisor;
 } linear_map;
 
 vsr_frame_reader *vsr_frame_reader_alloc(void)
@@ -147,7 +149,10 @@ static int reader_setup(vsr_frame_reader *fr, const AVFrame *frame, vsr_err *err
         return VSR_ERROR;
     }
     int bits = desc->comp[0].depth;
-    if (desc->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL)) {
+    if (frame->format == AV_PIX_FMT_PAL8) {
+        fr->kind = READ_PALETTE;
+        fr->work_format = AV_PIX_FMT_PAL8;
+    } else if (desc->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL)) {
         fr->kind = READ_RGB;
         fr->work_format = planar_rgb_format(bits);
     } else if (desc->nb_components <= 2) {
@@ -230,10 +235,10 @@ static void plane_to_float(const uint8_t *src, int linesize, int bits, int w, in
         if (bits > 8) {
             const uint16_t *s = (const uint16_t *)src;
             for (int x = 0; x < w; x++)
-                dst[x] = clamp01(s[x] * m.scale + m.offset);
+                dst[x] = clamp01((s[x] - m.offset) / m.divisor);
         } else {
             for (int x = 0; x < w; x++)
-                dst[x] = clamp01(src[x] * m.scale + m.offset);
+                dst[x] = clamp01((src[x] - m.offset) / m.divisor);
         }
     }
 }
@@ -243,11 +248,11 @@ static void yuv_maps(vsr_source_colour sc, linear_map *luma, linear_map *chroma)
 {
     if (sc.range == AVCOL_RANGE_JPEG) {
         double full = ((1 << sc.bits) - 1) * (double)(1 << (16 - sc.bits));
-        *luma = (linear_map){(float)(1.0 / full), 0.0f};
-        *chroma = (linear_map){(float)(1.0 / full), (float)(-32768.0 / full)};
+        *luma = (linear_map){0.0f, (float)full};
+        *chroma = (linear_map){32768.0f, (float)full};
     } else {
-        *luma = (linear_map){(float)(1.0 / (219 * 256)), (float)(-16.0 / 219)};
-        *chroma = (linear_map){(float)(1.0 / (224 * 256)), (float)(-128.0 / 224)};
+        *luma = (linear_map){16 * 256, 219 * 256};
+        *chroma = (linear_map){128 * 256, 224 * 256};
     }
 }
 
@@ -266,12 +271,29 @@ static void yuv_to_rgb(const AVFrame *f, linear_map lm, linear_map cm, double kr
         const uint16_t *vs = (const uint16_t *)(f->data[2] + (size_t)y * f->linesize[2]);
         size_t o = (size_t)y * f->width;
         for (int x = 0; x < f->width; x++) {
-            float l = ys[x] * lm.scale + lm.offset;
-            float cb = us[x] * cm.scale + cm.offset;
-            float cr = vs[x] * cm.scale + cm.offset;
+            float l = (ys[x] - lm.offset) / lm.divisor;
+            float cb = (us[x] - cm.offset) / cm.divisor;
+            float cr = (vs[x] - cm.offset) / cm.divisor;
             r[o + x] = clamp01(l + r_cr * cr);
             g[o + x] = clamp01(l + g_cb * cb + g_cr * cr);
             b[o + x] = clamp01(l + b_cb * cb);
+        }
+    }
+}
+
+/* pal8: data[1] holds 256 native-endian 0xAARRGGBB entries. */
+static void palette_to_float(const AVFrame *f, float *rgb)
+{
+    size_t n = (size_t)f->width * f->height;
+    const uint32_t *pal = (const uint32_t *)f->data[1];
+    for (int y = 0; y < f->height; y++) {
+        const uint8_t *idx = f->data[0] + (size_t)y * f->linesize[0];
+        float *r = rgb + (size_t)y * f->width;
+        for (int x = 0; x < f->width; x++) {
+            uint32_t argb = pal[idx[x]];
+            r[x] = ((argb >> 16) & 255) / 255.0f;
+            r[n + x] = ((argb >> 8) & 255) / 255.0f;
+            r[2 * n + x] = (argb & 255) / 255.0f;
         }
     }
 }
@@ -302,8 +324,11 @@ int vsr_frame_reader_convert(vsr_frame_reader *fr, const AVFrame *frame, float *
     int w = frame->width, h = frame->height, bits = fr->work_bits;
     size_t n = (size_t)w * h;
     double full = (double)((1 << bits) - 1);
-    linear_map full_map = {(float)(1.0 / full), 0.0f};
+    linear_map full_map = {0.0f, (float)full};
     switch (fr->kind) {
+    case READ_PALETTE:
+        palette_to_float(src, rgb);
+        return VSR_OK;
     case READ_RGB:
         /* gbrp planes are G, B, R. */
         plane_to_float(src->data[2], src->linesize[2], bits, w, h, full_map, rgb);
@@ -314,7 +339,7 @@ int vsr_frame_reader_convert(vsr_frame_reader *fr, const AVFrame *frame, float *
         linear_map m = full_map;
         if (sc.range == AVCOL_RANGE_MPEG) {
             double unit = (double)(1 << (bits - 8));
-            m = (linear_map){(float)(1.0 / (219 * unit)), (float)(-16.0 / 219)};
+            m = (linear_map){(float)(16 * unit), (float)(219 * unit)};
         }
         plane_to_float(src->data[0], src->linesize[0], bits, w, h, m, rgb);
         memcpy(rgb + n, rgb, n * sizeof(*rgb));
