@@ -1,0 +1,388 @@
+/*
+ * The reader on the real clips in shared/media, against ffprobe as the independent
+ * reference: decoded frame counts, timestamps, --start/--frames windows, audio packets
+ * handed to the callback, damaged data and the errors for inputs that are not videos.
+ */
+#define _GNU_SOURCE /* popen, mkdtemp */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavutil/display.h>
+#include <libavutil/mathematics.h>
+
+#include "check.h"
+#include "log.h"
+#include "reader.h"
+
+#define MAX_VALUES 4096
+
+/* Integers from a command, one a line; "N/A" becomes AV_NOPTS_VALUE. Returns the count. */
+static int command_values(const char *cmd, int64_t *values, int max)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char line[256];
+    int n = 0;
+    while (n < max && fgets(line, sizeof(line), p))
+        values[n++] = strncmp(line, "N/A", 3) ? strtoll(line, NULL, 10) : AV_NOPTS_VALUE;
+    pclose(p);
+    return n;
+}
+
+static int command_ok(const char *cmd)
+{
+    return system(cmd) == 0;
+}
+
+static const char *media(const char *name)
+{
+    static char path[1024];
+    const char *shared = getenv("VSR_SHARED");
+    snprintf(path, sizeof(path), "%s/media/%s", shared ? shared : "../shared", name);
+    return path;
+}
+
+/* ffprobe's best_effort_timestamp of every frame of the first video stream. */
+static int probe_video_pts(const char *path, int64_t *pts, int max)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd),
+             "ffprobe -v error -select_streams v:0 -show_entries frame=best_effort_timestamp "
+             "-of csv=p=0 '%s'",
+             path);
+    return command_values(cmd, pts, max);
+}
+
+static int probe_audio_pts(const char *path, int64_t *pts, int max)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd),
+             "ffprobe -v error -select_streams a:0 -show_entries packet=pts -of csv=p=0 '%s'",
+             path);
+    return command_values(cmd, pts, max);
+}
+
+/* What one read of a file saw. */
+typedef struct read_result {
+    int ret; /* VSR_OK, or VSR_ERROR from open or next */
+    vsr_err err;
+    vsr_video_info info;
+    vsr_reader_stats stats;
+    int frames;
+    int64_t pts[MAX_VALUES];
+    int packets; /* other streams' packets seen by the callback */
+    int64_t packet_pts[MAX_VALUES];
+    AVRational packet_tb;
+} read_result;
+
+static void collect_packet(void *opaque, AVPacket *packet, const AVStream *stream)
+{
+    read_result *res = opaque;
+    if (res->packets < MAX_VALUES)
+        res->packet_pts[res->packets] = packet->pts;
+    res->packets++;
+    res->packet_tb = stream->time_base;
+}
+
+static read_result *read_file(const char *path, int64_t start, int64_t max, int with_packets)
+{
+    read_result *res = calloc(1, sizeof(*res));
+    vsr_reader_options opt = {.path = path, .start_frame = start, .max_frames = max};
+    if (with_packets) {
+        opt.on_packet = collect_packet;
+        opt.opaque = res;
+    }
+    vsr_reader *reader;
+    res->ret = vsr_reader_open(&reader, &opt, &res->err);
+    if (res->ret < 0)
+        return res;
+    res->info = *vsr_reader_info(reader);
+    AVFrame *frame = av_frame_alloc();
+    int ret;
+    while ((ret = vsr_reader_next(reader, frame, &res->err)) == 1) {
+        if (res->frames < MAX_VALUES)
+            res->pts[res->frames] = frame->pts;
+        res->frames++;
+    }
+    res->ret = ret < 0 ? VSR_ERROR : VSR_OK;
+    res->stats = vsr_reader_stats_get(reader);
+    av_frame_free(&frame);
+    vsr_reader_close(&reader);
+    return res;
+}
+
+static int strictly_increasing(const int64_t *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        if (v[i] <= v[i - 1])
+            return 0;
+    return 1;
+}
+
+static void test_counts(void)
+{
+    static const struct {
+        const char *name;
+        int frames;
+    } clips[] = {{"Megamind.avi", 270}, {"vtest.avi", 795}, {"tree.avi", 68}};
+    static int64_t ref[MAX_VALUES];
+    for (size_t i = 0; i < sizeof(clips) / sizeof(clips[0]); i++) {
+        const char *path = media(clips[i].name);
+        read_result *res = read_file(path, 0, 0, 0);
+        int probed = probe_video_pts(path, ref, MAX_VALUES);
+        CHECK(res->ret == VSR_OK, "%s: %s", clips[i].name, res->err.msg);
+        CHECK(res->frames == clips[i].frames, "%s: %d frames", clips[i].name, res->frames);
+        CHECK(res->frames == probed, "%s: %d frames, ffprobe %d", clips[i].name, res->frames,
+              probed);
+        CHECK(res->stats.frames == res->frames, "%s: stats %" PRId64, clips[i].name,
+              res->stats.frames);
+        CHECK(strictly_increasing(res->pts, res->frames), "%s: pts not increasing", clips[i].name);
+        free(res);
+    }
+}
+
+/* tree.avi: the header promises 444 frames at 15 fps; 68 irregularly timed ones are there. */
+static void test_tree_vfr(void)
+{
+    const char *path = media("tree.avi");
+    static int64_t ref[MAX_VALUES];
+    int n = probe_video_pts(path, ref, MAX_VALUES);
+    read_result *res = read_file(path, 0, 0, 0);
+    CHECK(n == 68 && res->frames == 68, "tree: %d frames, ffprobe %d", res->frames, n);
+    int same = 0;
+    for (int i = 0; i < n && i < res->frames; i++)
+        same += res->pts[i] == ref[i];
+    CHECK(same == n, "tree: %d of %d pts equal ffprobe's", same, n);
+    CHECK(res->info.width == 320 && res->info.height == 240, "tree: %dx%d", res->info.width,
+          res->info.height);
+    CHECK(res->info.frames_estimate == 444, "tree: estimate %" PRId64, res->info.frames_estimate);
+    CHECK(res->info.time_base.num == 66667 && res->info.time_base.den == 1000000,
+          "tree: time base %d/%d", res->info.time_base.num, res->info.time_base.den);
+    free(res);
+}
+
+static void test_info(void)
+{
+    const char *path = media("Megamind.avi");
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd),
+             "ffprobe -v error -select_streams v:0 -show_entries stream=width,height "
+             "-of default=nw=1:nk=1 '%s'",
+             path);
+    int64_t ref[2] = {0, 0};
+    command_values(cmd, ref, 2);
+    read_result *res = read_file(path, 0, 1, 0);
+    const vsr_video_info *info = &res->info;
+    CHECK(res->ret == VSR_OK, "%s", res->err.msg);
+    CHECK(info->width == ref[0] && info->height == ref[1], "%dx%d, ffprobe %" PRId64 "x%" PRId64,
+          info->width, info->height, ref[0], ref[1]);
+    CHECK(info->pix_fmt == AV_PIX_FMT_YUV420P, "pix_fmt %d", info->pix_fmt);
+    CHECK(info->frame_rate.num == 2997 && info->frame_rate.den == 125, "rate %d/%d",
+          info->frame_rate.num, info->frame_rate.den);
+    CHECK(info->sar.num == 1 && info->sar.den == 1, "sar %d/%d", info->sar.num, info->sar.den);
+    CHECK(info->frames_estimate == 270, "estimate %" PRId64, info->frames_estimate);
+    CHECK(!info->has_display_matrix, "unexpected display matrix");
+    CHECK(res->frames == 1, "--frames 1 gave %d", res->frames);
+    free(res);
+}
+
+/* --start/--frames windows: the count, pts from 0 and ffprobe's spacing. */
+static void test_windows(void)
+{
+    const char *path = media("Megamind.avi");
+    static int64_t ref[MAX_VALUES];
+    const int n = probe_video_pts(path, ref, MAX_VALUES);
+    static const struct {
+        int64_t start, max;
+        int expect;
+    } windows[] = {{100, 50, 50}, {250, 50, 20}, {0, 10, 10}, {269, 0, 1}, {300, 5, 0}};
+    for (size_t w = 0; w < sizeof(windows) / sizeof(windows[0]); w++) {
+        const int64_t start = windows[w].start;
+        read_result *res = read_file(path, start, windows[w].max, 0);
+        CHECK(res->ret == VSR_OK, "window %zu: %s", w, res->err.msg);
+        CHECK(res->frames == windows[w].expect, "window %zu: %d frames, want %d", w, res->frames,
+              windows[w].expect);
+        CHECK(strictly_increasing(res->pts, res->frames), "window %zu: pts", w);
+        /* Without --start the timestamps stay as they are; with it, they start at 0. */
+        const int64_t shift = start > 0 && start < n ? ref[start] : 0;
+        int same = 0, comparable = 0;
+        for (int i = 0; i < res->frames && start + i < n; i++) {
+            if (ref[start + i] == AV_NOPTS_VALUE)
+                continue; /* ffprobe has none for the last frame; the reader extrapolates */
+            comparable++;
+            same += res->pts[i] == ref[start + i] - shift;
+        }
+        CHECK(same == comparable, "window %zu: %d of %d pts as ffprobe's", w, same, comparable);
+        if (start > 0 && res->frames)
+            CHECK(res->pts[0] == 0, "window %zu: first pts %" PRId64, w, res->pts[0]);
+        free(res);
+    }
+}
+
+/* Audio packets of Megamind.avi through the callback, whole file and in a window. */
+static void test_audio_packets(void)
+{
+    const char *path = media("Megamind.avi");
+    static int64_t vref[MAX_VALUES], aref[MAX_VALUES];
+    const int nv = probe_video_pts(path, vref, MAX_VALUES);
+    const int na = probe_audio_pts(path, aref, MAX_VALUES);
+    CHECK(nv == 270 && na > 300, "ffprobe: %d video, %d audio", nv, na);
+
+    read_result *all = read_file(path, 0, 0, 1);
+    CHECK(all->packets == na, "whole file: %d audio packets, ffprobe %d", all->packets, na);
+    int same = 0;
+    for (int i = 0; i < na && i < all->packets; i++)
+        same += all->packet_pts[i] == aref[i];
+    CHECK(same == na, "whole file: %d of %d audio pts unchanged", same, na);
+    const AVRational atb = all->packet_tb, vtb = all->info.time_base;
+    free(all);
+
+    static const struct {
+        int64_t start, max;
+    } windows[] = {{100, 50}, {0, 10}, {250, 0}};
+    for (size_t w = 0; w < sizeof(windows) / sizeof(windows[0]); w++) {
+        const int64_t start = windows[w].start;
+        read_result *res = read_file(path, start, windows[w].max, 1);
+        const int64_t last = windows[w].max ? start + windows[w].max - 1 : nv - 1;
+        /* ffprobe gives each Megamind frame a duration of one tick; its last pts is N/A. */
+        const int64_t begin = vref[start];
+        const int64_t end = (vref[last] != AV_NOPTS_VALUE ? vref[last] : vref[last - 1] + 1) + 1;
+        const int64_t shift = start > 0 ? av_rescale_q(begin, vtb, atb) : 0;
+        int expect = 0, first = -1;
+        for (int i = 0; i < na; i++) {
+            const int after_begin = start == 0 || av_compare_ts(aref[i], atb, begin, vtb) >= 0;
+            if (after_begin && av_compare_ts(aref[i], atb, end, vtb) < 0) {
+                if (first < 0)
+                    first = i;
+                expect++;
+            }
+        }
+        CHECK(res->packets == expect && expect > 0, "window %zu: %d audio packets, want %d", w,
+              res->packets, expect);
+        int inside = 0;
+        for (int i = 0; i < res->packets && i < expect; i++) {
+            const int64_t t = res->packet_pts[i];
+            inside += t == aref[first + i] - shift && t >= 0 &&
+                      av_compare_ts(t, atb, end - (start > 0 ? begin : 0), vtb) < 0;
+        }
+        CHECK(inside == expect, "window %zu: %d of %d audio packets shifted into the window", w,
+              inside, expect);
+        free(res);
+    }
+}
+
+/* Megamind_bugy.avi: damaged data finishes with frames, counts and no error. */
+static void test_damaged(void)
+{
+    read_result *res = read_file(media("Megamind_bugy.avi"), 0, 0, 1);
+    CHECK(res->ret == VSR_OK, "bugy: %s", res->err.msg);
+    CHECK(res->frames > 0 && res->stats.frames == res->frames, "bugy: %d frames", res->frames);
+    CHECK(strictly_increasing(res->pts, res->frames), "bugy: pts not increasing");
+    printf("Megamind_bugy.avi: %d frames decoded, %" PRId64 " damaged, %" PRId64 " decode errors\n",
+           res->frames, res->stats.damaged_frames, res->stats.decode_errors);
+    free(res);
+}
+
+static void check_error(const char *path, const char *what)
+{
+    read_result *res = read_file(path, 0, 0, 0);
+    CHECK(res->ret == VSR_ERROR, "%s: no error for %s", path, what);
+    CHECK(strstr(res->err.msg, path) != NULL, "%s: message '%s' misses the file name", what,
+          res->err.msg);
+    CHECK(strstr(res->err.msg, what) != NULL, "%s: message '%s'", what, res->err.msg);
+    free(res);
+}
+
+static void write_text(const char *path, int lines)
+{
+    FILE *f = fopen(path, "w");
+    for (int i = 0; f && i < lines; i++)
+        fprintf(f, "Line %d of a plain text file, which no one should upscale.\n", i);
+    if (f)
+        fclose(f);
+}
+
+/* Inputs that are no video, and a rotated one; all made in a temporary folder. */
+static void test_other_inputs(void)
+{
+    char dir[] = "/tmp/vsr_reader_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+    char path[1024], cmd[4096];
+
+    snprintf(path, sizeof(path), "%s/missing.avi", dir);
+    check_error(path, "No such file");
+    snprintf(path, sizeof(path), "%s/short.txt", dir);
+    write_text(path, 1);
+    check_error(path, "not a video");
+    /* Its extension alone makes a demuxer (luodat) claim it; reading it then fails. */
+    snprintf(path, sizeof(path), "%s/short.dat", dir);
+    write_text(path, 1);
+    check_error(path, "not a video");
+    /* Long enough for the tty demuxer to claim it as ANSI art. */
+    snprintf(path, sizeof(path), "%s/long.txt", dir);
+    write_text(path, 200);
+    check_error(path, "not a video");
+
+    snprintf(path, sizeof(path), "%s/x.wav", dir);
+    snprintf(cmd, sizeof(cmd), "ffmpeg -v error -y -f lavfi -i sine -t 1 '%s'", path);
+    CHECK(command_ok(cmd), "%s failed", cmd);
+    check_error(path, "no video stream");
+
+    /* Cover art is a still picture, not the video. */
+    snprintf(path, sizeof(path), "%s/cover.mp3", dir);
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -v error -y -f lavfi -i sine=d=1 -f lavfi -i testsrc2=s=64x64:d=0.1 -map 0 "
+             "-map 1 -frames:v 1 -c:v mjpeg -disposition:v attached_pic '%s'",
+             path);
+    if (command_ok(cmd))
+        check_error(path, "no video stream");
+    else
+        printf("skipped: cover art case (this ffmpeg cannot write mp3 with cover art)\n");
+
+    /* A display matrix, compared with the rotation ffprobe reads from the same file. */
+    char plain[1024];
+    snprintf(plain, sizeof(plain), "%s/plain.mp4", dir);
+    snprintf(path, sizeof(path), "%s/rotated.mp4", dir);
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -v error -y -f lavfi -i testsrc2=size=64x48:rate=10 -t 0.5 -c:v mpeg4 '%s' "
+             "&& ffmpeg -v error -y -i '%s' -c copy -metadata:s:v:0 rotate=90 '%s'",
+             plain, plain, path);
+    CHECK(command_ok(cmd), "%s failed", cmd);
+    snprintf(cmd, sizeof(cmd),
+             "ffprobe -v error -select_streams v:0 -show_entries stream_side_data=rotation "
+             "-of csv=p=0 '%s'",
+             path);
+    int64_t rotation = 0;
+    if (command_values(cmd, &rotation, 1) == 1) {
+        read_result *res = read_file(path, 0, 0, 0);
+        CHECK(res->ret == VSR_OK && res->frames == 5, "rotated: %d frames, %s", res->frames,
+              res->err.msg);
+        CHECK(res->info.has_display_matrix, "rotated: no display matrix");
+        const double angle = av_display_rotation_get(res->info.display_matrix);
+        CHECK(res->info.has_display_matrix && angle == (double)rotation,
+              "rotated: %g degrees, ffprobe %" PRId64, angle, rotation);
+        free(res);
+    } else {
+        printf("skipped: display matrix case (this ffmpeg writes no rotation from metadata)\n");
+    }
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CHECK(command_ok(cmd), "cannot remove %s", dir);
+}
+
+int main(void)
+{
+    vsr_log_set_level(VSR_LOG_ERROR); /* damaged-data warnings are expected here */
+    test_counts();
+    test_tree_vfr();
+    test_info();
+    test_windows();
+    test_audio_packets();
+    test_damaged();
+    test_other_inputs();
+    return check_summary();
+}
