@@ -94,8 +94,8 @@ static void free_contexts(AVCodecContext **contexts, int count)
     free(contexts);
 }
 
-int vsr_encoder_pool_create(vsr_encoder_pool **out, AVCodecContext **contexts, int count,
-                            int depth, vsr_err *err)
+int vsr_encoder_pool_create(vsr_encoder_pool **out, AVCodecContext **contexts, int count, int depth,
+                            vsr_err *err)
 {
     vsr_encoder_pool *pool = calloc(1, sizeof(*pool));
     if (!pool) {

@@ -126,8 +126,7 @@ static void tag_frame(AVFrame *frame, const vsr_writer *w)
 }
 
 /* One encoder context, configured the same way every time it is called. */
-static int open_encoder(const vsr_writer *w, int global_header, AVCodecContext **out,
-                        vsr_err *err)
+static int open_encoder(const vsr_writer *w, int global_header, AVCodecContext **out, vsr_err *err)
 {
     const vsr_writer_options *o = &w->options;
     static const char *const encoder_names[] = {
@@ -247,7 +246,7 @@ static int is_pcm(enum AVCodecID id)
 /* Audio codecs MOV carries by copy; avformat_query_codec alone is only a hint. */
 static int mov_takes_audio(enum AVCodecID id)
 {
-    static const enum AVCodecID known[] = {AV_CODEC_ID_AAC, AV_CODEC_ID_AC3,  AV_CODEC_ID_EAC3,
+    static const enum AVCodecID known[] = {AV_CODEC_ID_AAC,  AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3,
                                            AV_CODEC_ID_ALAC, AV_CODEC_ID_MP3, AV_CODEC_ID_MP2,
                                            AV_CODEC_ID_DTS};
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -269,7 +268,8 @@ static const char *refusal(const AVOutputFormat *format, const AVCodecParameters
     }
     if (strstr(name, "mov")) {
         if (par->codec_type == AVMEDIA_TYPE_SUBTITLE)
-            return par->codec_id == AV_CODEC_ID_MOV_TEXT ? NULL : "MOV takes only mov_text subtitles";
+            return par->codec_id == AV_CODEC_ID_MOV_TEXT ? NULL
+                                                         : "MOV takes only mov_text subtitles";
         return mov_takes_audio(par->codec_id) ? NULL : "MOV does not take this audio codec";
     }
     return avformat_query_codec(format, par->codec_id, FF_COMPLIANCE_NORMAL) == 1
@@ -384,8 +384,8 @@ static int check_options(const vsr_writer_options *o, vsr_err *err)
         return VSR_ERROR;
     }
     if (o->format.codec == VSR_CODEC_DNXHR && (o->width < 256 || o->height < 120)) {
-        vsr_err_set(err, "%s: DNxHR needs at least 256x120, the output is %dx%d", o->path,
-                    o->width, o->height);
+        vsr_err_set(err, "%s: DNxHR needs at least 256x120, the output is %dx%d", o->path, o->width,
+                    o->height);
         return VSR_ERROR;
     }
     if (o->format.codec != VSR_CODEC_PRORES && o->format.codec != VSR_CODEC_FFV1 &&
@@ -536,8 +536,8 @@ int vsr_writer_write_frame(vsr_writer *w, AVFrame **frame, vsr_err *err)
         f->height != w->options.height || f->pts == AV_NOPTS_VALUE) {
         vsr_err_set(err, "%s: frame %dx%d %s pts %s does not match the output %dx%d %s",
                     w->final_path, f->width, f->height, av_get_pix_fmt_name(f->format),
-                    f->pts == AV_NOPTS_VALUE ? "none" : "set", w->options.width,
-                    w->options.height, av_get_pix_fmt_name(w->options.format.pix_fmt));
+                    f->pts == AV_NOPTS_VALUE ? "none" : "set", w->options.width, w->options.height,
+                    av_get_pix_fmt_name(w->options.format.pix_fmt));
         av_frame_free(&f);
         return VSR_ERROR;
     }
