@@ -5,11 +5,41 @@
 #ifndef VSR_COMPAT_H
 #define VSR_COMPAT_H
 
+#include <string.h>
+
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/frame.h>
 
 /* ---- reader: frame duration, stream display matrix ----------------------------------- */
+/* ---- writer: profiles, frame duration, stream side data ---------------------------- */
+
+/* AV_PROFILE_* replaced FF_PROFILE_* in lavc 60.x; the old names are gone in lavc 62. */
+#ifdef AV_PROFILE_PRORES_HQ
+#define VSR_PROFILE_PRORES_PROXY AV_PROFILE_PRORES_PROXY
+#define VSR_PROFILE_PRORES_LT AV_PROFILE_PRORES_LT
+#define VSR_PROFILE_PRORES_STANDARD AV_PROFILE_PRORES_STANDARD
+#define VSR_PROFILE_PRORES_HQ AV_PROFILE_PRORES_HQ
+#define VSR_PROFILE_PRORES_4444 AV_PROFILE_PRORES_4444
+#define VSR_PROFILE_PRORES_XQ AV_PROFILE_PRORES_XQ
+#define VSR_PROFILE_DNXHR_LB AV_PROFILE_DNXHR_LB
+#define VSR_PROFILE_DNXHR_SQ AV_PROFILE_DNXHR_SQ
+#define VSR_PROFILE_DNXHR_HQ AV_PROFILE_DNXHR_HQ
+#define VSR_PROFILE_DNXHR_HQX AV_PROFILE_DNXHR_HQX
+#define VSR_PROFILE_DNXHR_444 AV_PROFILE_DNXHR_444
+#else
+#define VSR_PROFILE_PRORES_PROXY FF_PROFILE_PRORES_PROXY
+#define VSR_PROFILE_PRORES_LT FF_PROFILE_PRORES_LT
+#define VSR_PROFILE_PRORES_STANDARD FF_PROFILE_PRORES_STANDARD
+#define VSR_PROFILE_PRORES_HQ FF_PROFILE_PRORES_HQ
+#define VSR_PROFILE_PRORES_4444 FF_PROFILE_PRORES_4444
+#define VSR_PROFILE_PRORES_XQ FF_PROFILE_PRORES_XQ
+#define VSR_PROFILE_DNXHR_LB FF_PROFILE_DNXHR_LB
+#define VSR_PROFILE_DNXHR_SQ FF_PROFILE_DNXHR_SQ
+#define VSR_PROFILE_DNXHR_HQ FF_PROFILE_DNXHR_HQ
+#define VSR_PROFILE_DNXHR_HQX FF_PROFILE_DNXHR_HQX
+#define VSR_PROFILE_DNXHR_444 FF_PROFILE_DNXHR_444
+#endif
 
 /* AVFrame.duration replaced pkt_duration in lavu 57.30.100. 0 when unknown. */
 static inline int64_t vsr_frame_duration(const AVFrame *frame)
@@ -52,5 +82,25 @@ static inline const int32_t *vsr_stream_display_matrix(const AVStream *st)
 }
 
 /* ---- end of reader section ------------------------------------------------------------ */
+/* Stream side data moved into codecpar->coded_side_data in lavc 60.29.100 / lavf 60.15.100;
+ * call after avcodec_parameters_from_context, which replaces that list. */
+static inline int vsr_stream_add_display_matrix(AVStream *st, const int32_t matrix[9])
+{
+    const size_t size = 9 * sizeof(int32_t);
+#if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(60, 29, 100)
+    AVPacketSideData *sd =
+        av_packet_side_data_new(&st->codecpar->coded_side_data, &st->codecpar->nb_coded_side_data,
+                                AV_PKT_DATA_DISPLAYMATRIX, size, 0);
+    uint8_t *data = sd ? sd->data : NULL;
+#else
+    uint8_t *data = av_stream_new_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, size);
+#endif
+    if (!data)
+        return AVERROR(ENOMEM);
+    memcpy(data, matrix, size);
+    return 0;
+}
+
+/* ---- end of writer section ---------------------------------------------------------- */
 
 #endif

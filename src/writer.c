@@ -1,0 +1,659 @@
+/*
+ * The output file: video encoded by an encoder pool, audio and subtitles copied from
+ * the input, all muxed under one lock into a temporary file that is renamed on success.
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "encoder_pool.h"
+#include "log.h"
+
+/*
+ * Fixed quantiser for prores_ks. Its default rate control searches a quantiser per slice
+ * and costs about 4x the encode time for the same bitrate; qscale 2 at 4096x1728 gives
+ * about the bitrate of the HQ rate control on upscaled film (docs/ENCODERS.md).
+ */
+#define PRORES_QSCALE 2
+#define MAX_ENCODERS 64
+#define MAX_PLANES 4
+
+struct vsr_writer {
+    vsr_writer_options options;
+    char *final_path, *temp_path;
+    AVFormatContext *output;
+    AVStream *video;
+    AVRational encoder_time_base;
+    vsr_encoder_pool *encoders;
+
+    /* Input stream index -> output stream, NULL when not copied. */
+    AVStream **copied;
+    int nb_input_streams;
+
+    /* Serialises av_interleaved_write_frame between the video and the reader thread. */
+    pthread_mutex_t mux_lock;
+    int created, trailer_written, renamed;
+
+    /* The last encoded packet waits for the next so its duration is the pts difference. */
+    AVPacket *held;
+    int64_t last_delta;          /* pts difference of the last two frames */
+    int64_t last_frame_duration; /* what the newest frame said, 0 if nothing */
+
+    AVBufferPool *planes[MAX_PLANES];
+    int linesize[MAX_PLANES];
+    int nb_planes;
+
+    vsr_writer_stats stats;
+};
+
+static int is_rgb(enum AVPixelFormat fmt)
+{
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(fmt);
+    return desc && (desc->flags & AV_PIX_FMT_FLAG_RGB);
+}
+
+/* "dir/film.mov" -> "dir/film.partial.mov": same folder (rename stays atomic), same
+ * extension (players and the muxer still recognise it). */
+static char *partial_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    if (!dot || (slash && dot < slash))
+        dot = path + strlen(path);
+    size_t stem = (size_t)(dot - path);
+    size_t size = strlen(path) + sizeof(".partial");
+    char *name = malloc(size);
+    if (name)
+        snprintf(name, size, "%.*s.partial%s", (int)stem, path, dot);
+    return name;
+}
+
+static int check_folder(const char *path, vsr_err *err)
+{
+    char folder[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(folder, sizeof(folder), ".");
+    else
+        snprintf(folder, sizeof(folder), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    struct stat st;
+    if (stat(folder, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        vsr_err_set(err, "%s: output folder '%s' does not exist", path, folder);
+        return VSR_ERROR;
+    }
+    if (access(folder, W_OK) < 0) {
+        vsr_err_set(err, "%s: output folder '%s' is not writable: %s", path, folder,
+                    strerror(errno));
+        return VSR_ERROR;
+    }
+    return VSR_OK;
+}
+
+/* FFV1 slice counts must form a grid (notes/apis.md C1); more slices for bigger frames
+ * keep each slice a sensible size. */
+static int ffv1_slices(int width, int height)
+{
+    int64_t area = (int64_t)width * height;
+    return area >= 1920 * 1080 ? 24 : area >= 640 * 360 ? 16 : 4;
+}
+
+static void set_colour(AVCodecContext *c, enum AVPixelFormat fmt)
+{
+    c->color_primaries = AVCOL_PRI_BT709;
+    c->color_trc = AVCOL_TRC_BT709;
+    c->colorspace = is_rgb(fmt) ? AVCOL_SPC_RGB : AVCOL_SPC_BT709;
+    c->color_range = is_rgb(fmt) ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
+}
+
+static void tag_frame(AVFrame *frame, const vsr_writer *w)
+{
+    int rgb = is_rgb(w->options.format.pix_fmt);
+    frame->color_primaries = AVCOL_PRI_BT709;
+    frame->color_trc = AVCOL_TRC_BT709;
+    frame->colorspace = rgb ? AVCOL_SPC_RGB : AVCOL_SPC_BT709;
+    frame->color_range = rgb ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
+    frame->sample_aspect_ratio = w->options.sar;
+}
+
+/* One encoder context, configured the same way every time it is called. */
+static int open_encoder(const vsr_writer *w, int global_header, AVCodecContext **out, vsr_err *err)
+{
+    const vsr_writer_options *o = &w->options;
+    static const char *const encoder_names[] = {
+        [VSR_CODEC_PRORES] = "prores_ks", [VSR_CODEC_FFV1] = "ffv1", [VSR_CODEC_DNXHR] = "dnxhd"};
+    const char *name = encoder_names[o->format.codec];
+    const AVCodec *codec = avcodec_find_encoder_by_name(name);
+    if (!codec) {
+        vsr_err_set(err, "%s: this FFmpeg has no %s encoder", o->path, name);
+        return VSR_ERROR;
+    }
+    AVCodecContext *c = avcodec_alloc_context3(codec);
+    if (!c) {
+        vsr_err_set(err, "out of memory for the %s encoder", name);
+        return VSR_ERROR;
+    }
+    c->width = o->width;
+    c->height = o->height;
+    c->pix_fmt = o->format.pix_fmt;
+    c->time_base = w->encoder_time_base;
+    if (o->frame_rate.num > 0 && o->frame_rate.den > 0)
+        c->framerate = o->frame_rate;
+    c->sample_aspect_ratio = o->sar;
+    c->field_order = AV_FIELD_PROGRESSIVE;
+    set_colour(c, o->format.pix_fmt);
+    /* Parallelism comes from several contexts; frame threads would delay packets. */
+    c->thread_count = 1;
+    c->thread_type = FF_THREAD_SLICE;
+    if (global_header)
+        c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+
+    switch (o->format.codec) {
+    case VSR_CODEC_PRORES:
+        /* The encoder reads its private option; MXF reads codecpar->profile. */
+        av_opt_set_int(c->priv_data, "profile", o->format.profile, 0);
+        c->profile = o->format.profile;
+        c->flags |= AV_CODEC_FLAG_QSCALE;
+        c->global_quality = PRORES_QSCALE * FF_QP2LAMBDA;
+        break;
+    case VSR_CODEC_FFV1:
+        c->level = 3;
+        c->gop_size = 1;
+        c->slices = ffv1_slices(o->width, o->height);
+        av_opt_set_int(c->priv_data, "slicecrc", 1, 0);
+        break;
+    case VSR_CODEC_DNXHR:
+        av_opt_set_int(c->priv_data, "profile", o->format.profile, 0);
+        c->profile = o->format.profile;
+        break;
+    default:
+        break;
+    }
+
+    int ret = avcodec_open2(c, codec, NULL);
+    if (ret < 0) {
+        vsr_err_set(err, "%s: cannot open the %s encoder (%dx%d %s): %s", o->path, name, o->width,
+                    o->height, av_get_pix_fmt_name(o->format.pix_fmt), av_err2str(ret));
+        avcodec_free_context(&c);
+        return VSR_ERROR;
+    }
+    *out = c;
+    return VSR_OK;
+}
+
+static int encoder_count(int requested)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = requested > 0 ? requested : cores > 0 ? (int)cores : 1;
+    return n > MAX_ENCODERS ? MAX_ENCODERS : n;
+}
+
+/* Opens the contexts, sets up the video stream from the first one, starts the pool. */
+static int setup_video(vsr_writer *w, const int32_t *display_matrix, vsr_err *err)
+{
+    const vsr_writer_options *o = &w->options;
+    int global_header = (w->output->oformat->flags & AVFMT_GLOBALHEADER) != 0;
+    int count = encoder_count(o->encoders);
+    AVCodecContext **contexts = calloc(count, sizeof(*contexts));
+    if (!contexts) {
+        vsr_err_set(err, "out of memory");
+        return VSR_ERROR;
+    }
+    for (int i = 0; i < count; i++) {
+        if (open_encoder(w, global_header, &contexts[i], err) < 0) {
+            for (int j = 0; j < i; j++)
+                avcodec_free_context(&contexts[j]);
+            free(contexts);
+            return VSR_ERROR;
+        }
+    }
+
+    w->video = avformat_new_stream(w->output, NULL);
+    int ret = w->video ? avcodec_parameters_from_context(w->video->codecpar, contexts[0])
+                       : AVERROR(ENOMEM);
+    if (ret >= 0 && display_matrix)
+        ret = vsr_stream_add_display_matrix(w->video, display_matrix);
+    if (ret < 0) {
+        for (int i = 0; i < count; i++)
+            avcodec_free_context(&contexts[i]);
+        free(contexts);
+        vsr_err_set(err, "%s: cannot set up the video stream: %s", o->path, av_err2str(ret));
+        return VSR_ERROR;
+    }
+    w->video->time_base = w->encoder_time_base;
+    w->video->sample_aspect_ratio = o->sar;
+    if (o->frame_rate.num > 0 && o->frame_rate.den > 0)
+        w->video->avg_frame_rate = o->frame_rate;
+    /* Two frames per encoder: one encoding, one waiting, so no thread idles. */
+    return vsr_encoder_pool_create(&w->encoders, contexts, count, 2 * count, err);
+}
+
+static int is_pcm(enum AVCodecID id)
+{
+    const AVCodecDescriptor *desc = avcodec_descriptor_get(id);
+    return desc && !strncmp(desc->name, "pcm_", 4);
+}
+
+/* Audio codecs MOV carries by copy; avformat_query_codec alone is only a hint. */
+static int mov_takes_audio(enum AVCodecID id)
+{
+    static const enum AVCodecID known[] = {AV_CODEC_ID_AAC,  AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3,
+                                           AV_CODEC_ID_ALAC, AV_CODEC_ID_MP3, AV_CODEC_ID_MP2,
+                                           AV_CODEC_ID_DTS};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (known[i] == id)
+            return 1;
+    return is_pcm(id);
+}
+
+/* NULL when the container takes the stream, else why not. */
+static const char *refusal(const AVOutputFormat *format, const AVCodecParameters *par)
+{
+    const char *name = format->name;
+    if (strstr(name, "matroska"))
+        return NULL;
+    if (strstr(name, "mxf")) {
+        if (par->codec_type != AVMEDIA_TYPE_AUDIO || !is_pcm(par->codec_id))
+            return "MXF takes only PCM audio";
+        return par->sample_rate == 48000 ? NULL : "MXF takes only 48 kHz PCM";
+    }
+    if (strstr(name, "mov")) {
+        if (par->codec_type == AVMEDIA_TYPE_SUBTITLE)
+            return par->codec_id == AV_CODEC_ID_MOV_TEXT ? NULL
+                                                         : "MOV takes only mov_text subtitles";
+        return mov_takes_audio(par->codec_id) ? NULL : "MOV does not take this audio codec";
+    }
+    return avformat_query_codec(format, par->codec_id, FF_COMPLIANCE_NORMAL) == 1
+               ? NULL
+               : "the container does not take this codec";
+}
+
+static int setup_copies(vsr_writer *w, const AVFormatContext *in, vsr_err *err)
+{
+    if (!in)
+        return VSR_OK;
+    w->nb_input_streams = (int)in->nb_streams;
+    w->copied = calloc(in->nb_streams ? in->nb_streams : 1, sizeof(*w->copied));
+    if (!w->copied) {
+        vsr_err_set(err, "out of memory");
+        return VSR_ERROR;
+    }
+    for (unsigned i = 0; i < in->nb_streams; i++) {
+        const AVStream *ist = in->streams[i];
+        const AVCodecParameters *par = ist->codecpar;
+        int wanted = (par->codec_type == AVMEDIA_TYPE_AUDIO && w->options.copy_audio) ||
+                     (par->codec_type == AVMEDIA_TYPE_SUBTITLE && w->options.copy_subtitles);
+        if (!wanted)
+            continue;
+        const char *why = refusal(w->output->oformat, par);
+        if (why) {
+            vsr_log(VSR_LOG_WARN, "input stream %u (%s) not copied: %s", i,
+                    avcodec_get_name(par->codec_id), why);
+            w->stats.streams_skipped++;
+            continue;
+        }
+        AVStream *ost = avformat_new_stream(w->output, NULL);
+        int ret = ost ? avcodec_parameters_copy(ost->codecpar, par) : AVERROR(ENOMEM);
+        if (ret >= 0)
+            ret = av_dict_copy(&ost->metadata, ist->metadata, 0);
+        if (ret < 0) {
+            vsr_err_set(err, "%s: cannot copy input stream %u: %s", w->options.path, i,
+                        av_err2str(ret));
+            return VSR_ERROR;
+        }
+        /* The input's fourcc is often illegal in the output container. */
+        ost->codecpar->codec_tag = 0;
+        ost->time_base = ist->time_base;
+        ost->disposition = ist->disposition;
+        w->copied[i] = ost;
+        w->stats.streams_copied++;
+    }
+    return VSR_OK;
+}
+
+static int copy_global(vsr_writer *w, const AVFormatContext *in, vsr_err *err)
+{
+    if (!in)
+        return VSR_OK;
+    int ret = av_dict_copy(&w->output->metadata, in->metadata, 0);
+    if (ret >= 0 && in->nb_chapters) {
+        /* The output context frees its chapters (and their metadata) with itself. */
+        w->output->chapters = av_calloc(in->nb_chapters, sizeof(*w->output->chapters));
+        if (!w->output->chapters)
+            ret = AVERROR(ENOMEM);
+    }
+    for (unsigned i = 0; ret >= 0 && i < in->nb_chapters; i++) {
+        const AVChapter *ic = in->chapters[i];
+        AVChapter *oc = av_mallocz(sizeof(*oc));
+        if (!oc) {
+            ret = AVERROR(ENOMEM);
+            break;
+        }
+        w->output->chapters[w->output->nb_chapters++] = oc;
+        oc->id = ic->id;
+        oc->time_base = ic->time_base;
+        oc->start = ic->start;
+        oc->end = ic->end;
+        ret = av_dict_copy(&oc->metadata, ic->metadata, 0);
+    }
+    if (ret < 0) {
+        vsr_err_set(err, "%s: cannot copy metadata: %s", w->options.path, av_err2str(ret));
+        return VSR_ERROR;
+    }
+    return VSR_OK;
+}
+
+static int setup_frame_pool(vsr_writer *w, vsr_err *err)
+{
+    const vsr_writer_options *o = &w->options;
+    ptrdiff_t linesizes[MAX_PLANES];
+    size_t sizes[MAX_PLANES];
+    int ret = av_image_fill_linesizes(w->linesize, o->format.pix_fmt, FFALIGN(o->width, 64));
+    for (int i = 0; i < MAX_PLANES; i++)
+        linesizes[i] = w->linesize[i];
+    if (ret >= 0)
+        ret = av_image_fill_plane_sizes(sizes, o->format.pix_fmt, o->height, linesizes);
+    for (int i = 0; ret >= 0 && i < MAX_PLANES && sizes[i]; i++) {
+        w->planes[i] = av_buffer_pool_init(sizes[i] + AV_INPUT_BUFFER_PADDING_SIZE, NULL);
+        w->nb_planes = i + 1;
+        if (!w->planes[i])
+            ret = AVERROR(ENOMEM);
+    }
+    if (ret < 0) {
+        vsr_err_set(err, "%s: cannot set up frames of %dx%d: %s", o->path, o->width, o->height,
+                    av_err2str(ret));
+        return VSR_ERROR;
+    }
+    return VSR_OK;
+}
+
+static int check_options(const vsr_writer_options *o, vsr_err *err)
+{
+    if (o->width <= 0 || o->height <= 0 || o->time_base.num <= 0 || o->time_base.den <= 0) {
+        vsr_err_set(err, "%s: invalid output size %dx%d or time base %d/%d", o->path, o->width,
+                    o->height, o->time_base.num, o->time_base.den);
+        return VSR_ERROR;
+    }
+    if (o->format.codec == VSR_CODEC_DNXHR && (o->width < 256 || o->height < 120)) {
+        vsr_err_set(err, "%s: DNxHR needs at least 256x120, the output is %dx%d", o->path, o->width,
+                    o->height);
+        return VSR_ERROR;
+    }
+    if (o->format.codec != VSR_CODEC_PRORES && o->format.codec != VSR_CODEC_FFV1 &&
+        o->format.codec != VSR_CODEC_DNXHR) {
+        vsr_err_set(err, "%s: no output codec chosen", o->path);
+        return VSR_ERROR;
+    }
+    return VSR_OK;
+}
+
+int vsr_writer_open(vsr_writer **out, const vsr_writer_options *options, vsr_err *err)
+{
+    *out = NULL;
+    if (check_options(options, err) < 0 || check_folder(options->path, err) < 0)
+        return VSR_ERROR;
+    vsr_writer *w = calloc(1, sizeof(*w));
+    if (!w) {
+        vsr_err_set(err, "out of memory");
+        return VSR_ERROR;
+    }
+    pthread_mutex_init(&w->mux_lock, NULL);
+    w->options = *options;
+    /* Pointers the caller may free after open are not kept. */
+    w->options.display_matrix = NULL;
+    w->options.input = NULL;
+    w->encoder_time_base = options->time_base;
+    w->final_path = strdup(options->path);
+    w->temp_path = partial_name(options->path);
+    w->held = av_packet_alloc();
+    w->options.path = w->final_path;
+    if (!w->final_path || !w->temp_path || !w->held) {
+        vsr_writer_close(&w);
+        vsr_err_set(err, "out of memory");
+        return VSR_ERROR;
+    }
+
+    int ret = avformat_alloc_output_context2(&w->output, NULL, NULL, w->final_path);
+    if (ret < 0) {
+        vsr_err_set(err, "%s: no muxer for this name: %s", w->final_path, av_err2str(ret));
+        vsr_writer_close(&w);
+        return VSR_ERROR;
+    }
+    if (setup_video(w, options->display_matrix, err) < 0 ||
+        setup_copies(w, options->input, err) < 0 || copy_global(w, options->input, err) < 0 ||
+        setup_frame_pool(w, err) < 0) {
+        vsr_writer_close(&w);
+        return VSR_ERROR;
+    }
+
+    ret = avio_open(&w->output->pb, w->temp_path, AVIO_FLAG_WRITE);
+    if (ret < 0) {
+        vsr_err_set(err, "%s: cannot create: %s", w->temp_path, av_err2str(ret));
+        vsr_writer_close(&w);
+        return VSR_ERROR;
+    }
+    w->created = 1;
+    ret = avformat_write_header(w->output, NULL);
+    if (ret < 0) {
+        vsr_err_set(err, "%s: the %s muxer refused the streams: %s", w->final_path,
+                    w->output->oformat->name, av_err2str(ret));
+        vsr_writer_close(&w);
+        return VSR_ERROR;
+    }
+    *out = w;
+    return VSR_OK;
+}
+
+AVFrame *vsr_writer_frame(vsr_writer *w)
+{
+    AVFrame *frame = av_frame_alloc();
+    if (!frame)
+        return NULL;
+    frame->format = w->options.format.pix_fmt;
+    frame->width = w->options.width;
+    frame->height = w->options.height;
+    for (int i = 0; i < w->nb_planes; i++) {
+        frame->buf[i] = av_buffer_pool_get(w->planes[i]);
+        if (!frame->buf[i]) {
+            av_frame_free(&frame);
+            return NULL;
+        }
+        frame->data[i] = frame->buf[i]->data;
+        frame->linesize[i] = w->linesize[i];
+    }
+    tag_frame(frame, w);
+    return frame;
+}
+
+static int write_locked(vsr_writer *w, AVPacket *packet)
+{
+    pthread_mutex_lock(&w->mux_lock);
+    int ret = w->trailer_written ? AVERROR_EOF : av_interleaved_write_frame(w->output, packet);
+    pthread_mutex_unlock(&w->mux_lock);
+    return ret;
+}
+
+/* Muxes the held packet with the given duration (in the encoder time base). */
+static int mux_held(vsr_writer *w, int64_t duration, vsr_err *err)
+{
+    AVPacket *p = w->held;
+    p->duration = duration > 0 ? duration : 1;
+    p->stream_index = w->video->index;
+    w->stats.frames++;
+    w->stats.bytes += p->size;
+    av_packet_rescale_ts(p, w->encoder_time_base, w->video->time_base);
+    int ret = write_locked(w, p);
+    av_packet_unref(p);
+    if (ret < 0) {
+        vsr_err_set(err, "%s: writing video frame %lld failed: %s", w->temp_path,
+                    (long long)w->stats.frames - 1, av_err2str(ret));
+        return VSR_ERROR;
+    }
+    return VSR_OK;
+}
+
+/* Takes a packet from the pool; the one held before it can now be muxed. */
+static int take_packet(vsr_writer *w, int wait, vsr_err *err)
+{
+    AVPacket *next = av_packet_alloc();
+    if (!next) {
+        vsr_err_set(err, "out of memory");
+        return VSR_ERROR;
+    }
+    int ret = vsr_encoder_pool_receive(w->encoders, next, wait, err);
+    if (ret > 0 && w->held->data) {
+        w->last_delta = next->pts - w->held->pts;
+        if (w->last_delta <= 0) {
+            vsr_err_set(err, "%s: frame pts not increasing (%lld after %lld)", w->temp_path,
+                        (long long)next->pts, (long long)w->held->pts);
+            ret = VSR_ERROR;
+        } else if (mux_held(w, w->last_delta, err) < 0) {
+            ret = VSR_ERROR;
+        }
+    }
+    if (ret > 0) {
+        next->dts = next->pts; /* intra-only: no reordering */
+        av_packet_move_ref(w->held, next);
+    }
+    av_packet_free(&next);
+    return ret;
+}
+
+int vsr_writer_write_frame(vsr_writer *w, AVFrame **frame, vsr_err *err)
+{
+    AVFrame *f = *frame;
+    *frame = NULL;
+    if (f->format != w->options.format.pix_fmt || f->width != w->options.width ||
+        f->height != w->options.height || f->pts == AV_NOPTS_VALUE) {
+        vsr_err_set(err, "%s: frame %dx%d %s pts %s does not match the output %dx%d %s",
+                    w->final_path, f->width, f->height, av_get_pix_fmt_name(f->format),
+                    f->pts == AV_NOPTS_VALUE ? "none" : "set", w->options.width, w->options.height,
+                    av_get_pix_fmt_name(w->options.format.pix_fmt));
+        av_frame_free(&f);
+        return VSR_ERROR;
+    }
+    /* The ProRes frame header takes the colour description from each frame. */
+    tag_frame(f, w);
+    while (vsr_encoder_pool_full(w->encoders)) {
+        if (take_packet(w, 1, err) < 0) {
+            av_frame_free(&f);
+            return VSR_ERROR;
+        }
+    }
+    w->last_frame_duration = vsr_frame_duration(f);
+    vsr_encoder_pool_submit(w->encoders, &f);
+    int ret;
+    while ((ret = take_packet(w, 0, err)) > 0)
+        ;
+    return ret < 0 ? VSR_ERROR : VSR_OK;
+}
+
+int vsr_writer_copy_packet(vsr_writer *w, const AVPacket *packet, const AVStream *in_stream)
+{
+    int index = in_stream->index;
+    if (index < 0 || index >= w->nb_input_streams || !w->copied[index])
+        return VSR_OK;
+    AVStream *ost = w->copied[index];
+    AVPacket *p = av_packet_clone(packet);
+    if (!p)
+        return VSR_ERROR;
+    av_packet_rescale_ts(p, in_stream->time_base, ost->time_base);
+    p->stream_index = ost->index;
+    p->pos = -1;
+    int ret = write_locked(w, p);
+    av_packet_free(&p);
+    if (ret < 0 && ret != AVERROR_EOF) {
+        vsr_log(VSR_LOG_ERROR, "%s: copying a packet of input stream %d failed: %s", w->temp_path,
+                index, av_err2str(ret));
+        return VSR_ERROR;
+    }
+    return VSR_OK;
+}
+
+int vsr_writer_finish(vsr_writer *w, int complete, vsr_err *err)
+{
+    if (w->trailer_written) {
+        vsr_err_set(err, "%s: already finished", w->final_path);
+        return VSR_ERROR;
+    }
+    int ret;
+    while ((ret = take_packet(w, 1, err)) > 0)
+        ;
+    /* The last frame lasts what it says, else as long as its predecessor, else a frame
+     * at the nominal rate. */
+    if (ret == 0 && w->held->data) {
+        int64_t duration = w->last_frame_duration > 0 ? w->last_frame_duration : w->last_delta;
+        if (duration <= 0 && w->options.frame_rate.num > 0 && w->options.frame_rate.den > 0)
+            duration = av_rescale_q(1, av_inv_q(w->options.frame_rate), w->encoder_time_base);
+        ret = mux_held(w, duration, err);
+    }
+    pthread_mutex_lock(&w->mux_lock);
+    int trailer = av_write_trailer(w->output);
+    int closed = avio_closep(&w->output->pb);
+    w->trailer_written = 1;
+    pthread_mutex_unlock(&w->mux_lock);
+    w->stats.encode_seconds = vsr_encoder_pool_seconds(w->encoders);
+    vsr_encoder_pool_free(&w->encoders);
+    if (ret < 0)
+        return VSR_ERROR;
+    if (trailer < 0 || closed < 0) {
+        vsr_err_set(err, "%s: writing the end of the file failed: %s", w->temp_path,
+                    av_err2str(trailer < 0 ? trailer : closed));
+        return VSR_ERROR;
+    }
+    if (!complete)
+        return VSR_OK;
+    if (rename(w->temp_path, w->final_path) < 0) {
+        vsr_err_set(err, "cannot rename %s to %s: %s", w->temp_path, w->final_path,
+                    strerror(errno));
+        return VSR_ERROR;
+    }
+    w->renamed = 1;
+    return VSR_OK;
+}
+
+const char *vsr_writer_path(const vsr_writer *w)
+{
+    return w->renamed ? w->final_path : w->temp_path;
+}
+
+vsr_writer_stats vsr_writer_stats_get(const vsr_writer *w)
+{
+    vsr_writer_stats stats = w->stats;
+    if (w->encoders)
+        stats.encode_seconds = vsr_encoder_pool_seconds(w->encoders);
+    return stats;
+}
+
+void vsr_writer_close(vsr_writer **writer)
+{
+    vsr_writer *w = *writer;
+    if (!w)
+        return;
+    vsr_encoder_pool_free(&w->encoders);
+    if (w->output) {
+        if (w->output->pb)
+            avio_closep(&w->output->pb);
+        avformat_free_context(w->output);
+    }
+    if (w->created && !w->trailer_written)
+        unlink(w->temp_path);
+    for (int i = 0; i < MAX_PLANES; i++)
+        av_buffer_pool_uninit(&w->planes[i]);
+    av_packet_free(&w->held);
+    free(w->copied);
+    free(w->final_path);
+    free(w->temp_path);
+    pthread_mutex_destroy(&w->mux_lock);
+    free(w);
+    *writer = NULL;
+}
