@@ -143,3 +143,48 @@ def test_refuses_quantised_weights(tmp_path):
     assert result.returncode == 1
     assert "quantised" in result.stderr
     assert not (tmp_path / "out.pt").exists()
+
+
+# scripts/quality.py's metrics, against ffmpeg's psnr filter and SSIM written out window by
+# window from Wang et al.'s definition.
+sys.path.insert(0, os.path.join(SOURCE, "scripts"))
+import quality  # noqa: E402
+
+
+def test_psnr_matches_ffmpeg(tmp_path):
+    clip, _ = crop(tmp_path, *SQUARE)
+    pixels = np.fromfile(clip, dtype=np.uint8).reshape(64, 64, 3)
+    noisy = np.clip(pixels.astype(int) + np.random.default_rng(1).integers(-9, 10, pixels.shape),
+                    0, 255).astype(np.uint8)
+    noisy_file = tmp_path / "noisy.rgb"
+    noisy.tofile(noisy_file)
+    raw = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "64x64", "-i"]
+    log = subprocess.run(["ffmpeg", "-v", "info", "-nostdin", *raw, str(noisy_file), *raw, str(clip),
+                          "-lavfi", "psnr", "-f", "null", "-"],
+                         check=True, capture_output=True, text=True).stderr
+    expected = float(log.split("average:")[1].split()[0])
+    ours = quality.psnr(*(torch.from_numpy(p).permute(2, 0, 1).float().unsqueeze(0)
+                          for p in (pixels, noisy))).item()
+    assert abs(ours - expected) < 0.01, f"psnr {ours:.4f}, ffmpeg {expected:.4f}"
+
+
+def test_ssim_matches_the_definition():
+    rng = np.random.default_rng(2)
+    a = rng.uniform(0, 255, (1, 1, 19, 23))
+    b = np.clip(0.7 * a + rng.normal(20, 15, a.shape), 0, 255)
+    x = np.arange(11) - 5.0
+    g = np.exp(-x ** 2 / (2 * 1.5 ** 2))
+    w = np.outer(g, g) / np.outer(g, g).sum()
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    values = []
+    for i in range(19 - 10):
+        for j in range(23 - 10):
+            pa, pb = a[0, 0, i:i + 11, j:j + 11], b[0, 0, i:i + 11, j:j + 11]
+            ma, mb = (w * pa).sum(), (w * pb).sum()
+            va, vb = (w * (pa - ma) ** 2).sum(), (w * (pb - mb) ** 2).sum()
+            cov = (w * (pa - ma) * (pb - mb)).sum()
+            values.append((2 * ma * mb + c1) * (2 * cov + c2)
+                          / ((ma ** 2 + mb ** 2 + c1) * (va + vb + c2)))
+    expected = np.mean(values)
+    ours = quality.ssim(torch.from_numpy(a), torch.from_numpy(b)).item()
+    assert 0.1 < expected < 0.9 and abs(ours - expected) < 1e-9, f"ssim {ours}, expected {expected}"
