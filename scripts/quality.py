@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+"""PSNR and SSIM of x4 models against bicubic x4 on real clips downscaled 4x.
+
+    /usr/bin/python3 scripts/quality.py [--frames 10] [--model models/out/esrgan-slim-x4.pt ...] CLIP...
+
+Each clip gives --frames frames spread evenly over its decoded length (ffmpeg CLI, rgb24).
+A frame, cropped to a multiple of 4, is the ground truth; it is downscaled 4x with bicubic
+and antialiasing (torch interpolate) and rounded to 8 bits, as a real low-resolution video
+would be; the candidates upscale that back. Scores follow the usual super-resolution protocol:
+4 border pixels shaved, Y is BT.601 studio-range luma from RGB, PSNR over [0, 255], SSIM as
+Wang et al. 2004 (Gaussian window 11x11, sigma 1.5, K1 0.01, K2 0.03, valid area only),
+RGB SSIM the mean over the three channels. Prints a Markdown table, means per clip.
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+from typing import Dict, List
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+SCALE = 4
+
+
+def count_frames(clip: str) -> int:
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                          "-show_entries", "stream=nb_read_frames,width,height", "-of", "json",
+                          clip], check=True, capture_output=True, text=True).stdout
+    return int(json.loads(out)["streams"][0]["nb_read_frames"])
+
+
+def read_frames(clip: str, count: int) -> torch.Tensor:
+    """[N, 3, H, W] float in [0, 255]: `count` frames evenly spread over the clip."""
+    total = count_frames(clip)
+    step = max(1, total // count)
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                            "stream=width,height", "-of", "json", clip],
+                           check=True, capture_output=True, text=True).stdout
+    stream = json.loads(probe)["streams"][0]
+    w, h = stream["width"], stream["height"]
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", clip, "-vf",
+                          f"select=not(mod(n\\,{step})),format=rgb24", "-fps_mode", "passthrough",
+                          "-frames:v", str(count), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         check=True, capture_output=True).stdout
+    frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, h, w, 3)
+    frames = frames[:, : h - h % SCALE, : w - w % SCALE]
+    return torch.from_numpy(frames.copy()).permute(0, 3, 1, 2).float()
+
+
+def downscale(hr: torch.Tensor) -> torch.Tensor:
+    """Bicubic 4x down with antialiasing, rounded to 8-bit values."""
+    lr = F.interpolate(hr, scale_factor=1 / SCALE, mode="bicubic", align_corners=False,
+                       antialias=True)
+    return lr.round().clamp(0, 255)
+
+
+def bicubic_up(lr: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(lr, scale_factor=SCALE, mode="bicubic", align_corners=False)
+
+
+def model_up(module: torch.jit.ScriptModule, lr: torch.Tensor) -> torch.Tensor:
+    """One frame at a time through the vsrup contract ([1, T, 3, H, W] in [0, 1])."""
+    with torch.no_grad():
+        return torch.cat([module((f / 255).view(1, 1, *f.shape))[0] * 255 for f in lr])
+
+
+def luma(rgb: torch.Tensor) -> torch.Tensor:
+    """BT.601 studio-range Y (16..235) of [N, 3, H, W] RGB in [0, 255]: the SR literature's Y."""
+    r, g, b = rgb[:, 0:1], rgb[:, 1:2], rgb[:, 2:3]
+    return 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per image, over every channel, peak 255."""
+    mse = ((a.double() - b.double()) ** 2).flatten(1).mean(1)
+    return 10 * torch.log10(255.0 ** 2 / mse)
+
+
+def gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-(x ** 2) / (2 * sigma ** 2))
+    g = g / g.sum()
+    return torch.outer(g, g)
+
+
+def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean SSIM per image of [N, C, H, W] in [0, 255], averaged over channels."""
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    n, c = a.shape[:2]
+    a = a.double().reshape(n * c, 1, *a.shape[2:])
+    b = b.double().reshape(n * c, 1, *b.shape[2:])
+    w = gaussian_window().view(1, 1, 11, 11)
+    mu_a, mu_b = F.conv2d(a, w), F.conv2d(b, w)
+    var_a = F.conv2d(a * a, w) - mu_a ** 2
+    var_b = F.conv2d(b * b, w) - mu_b ** 2
+    cov = F.conv2d(a * b, w) - mu_a * mu_b
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    return s.flatten(1).mean(1).view(n, c).mean(1)
+
+
+def scores(hr: torch.Tensor, sr: torch.Tensor) -> Dict[str, float]:
+    """Mean PSNR/SSIM over the frames, on Y and on RGB, border shaved, SR rounded to 8 bits."""
+    sr = sr.round().clamp(0, 255)
+    hr = hr[..., SCALE:-SCALE, SCALE:-SCALE]
+    sr = sr[..., SCALE:-SCALE, SCALE:-SCALE]
+    hy, sy = luma(hr), luma(sr)
+    return {"psnr_y": psnr(hy, sy).mean().item(), "ssim_y": ssim(hy, sy).mean().item(),
+            "psnr_rgb": psnr(hr, sr).mean().item(), "ssim_rgb": ssim(hr, sr).mean().item()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("clips", nargs="+")
+    ap.add_argument("--frames", type=int, default=10)
+    ap.add_argument("--model", action="append", dest="models",
+                    help="a TorchScript x4 model; repeatable (default: models/out/*-x4.pt)")
+    args = ap.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths = args.models if args.models is not None else sorted(
+        glob.glob(os.path.join(root, "models", "out", "*-x4.pt")))
+    models = {}
+    for path in paths:
+        extra = {"vsrup.json": ""}
+        module = torch.jit.load(path, map_location="cpu", _extra_files=extra).eval()
+        meta = json.loads(extra["vsrup.json"])
+        if meta["scale"] != SCALE:
+            print(f"quality: {path} is x{meta['scale']}, not x{SCALE}", file=sys.stderr)
+            return 1
+        models[meta["name"]] = module
+
+    print("| clip | frames | size | method | PSNR Y | SSIM Y | PSNR RGB | SSIM RGB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for clip in args.clips:
+        hr = read_frames(clip, args.frames)
+        lr = downscale(hr)
+        candidates: List = [("bicubic", bicubic_up)]
+        candidates += [(name, lambda x, m=m: model_up(m, x)) for name, m in models.items()]
+        for name, upscale in candidates:
+            s = scores(hr, upscale(lr))
+            print(f"| {os.path.basename(clip)} | {hr.shape[0]} | {hr.shape[3]}x{hr.shape[2]} "
+                  f"| {name} | {s['psnr_y']:.2f} | {s['ssim_y']:.4f} | {s['psnr_rgb']:.2f} "
+                  f"| {s['ssim_rgb']:.4f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
