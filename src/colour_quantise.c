@@ -51,6 +51,11 @@ static inline float clamp01(float v)
     return v < 1.0f ? v : 1.0f;
 }
 
+static inline float luma_of(const quantiser *q, float r, float g, float b)
+{
+    return q->kr * r + q->kg * g + q->kb * b;
+}
+
 /* floor(v + 0.5) clipped to [0, max_code], as bytes (bits == 8) or native uint16. */
 static void store_codes(const float *v, int n, const quantiser *q, uint8_t *dst)
 {
@@ -92,18 +97,24 @@ static void quantise_rgb_row(const float *const src[3], int w, int y, const quan
     }
 }
 
-/* Y' of every sample, and Cb, Cr of every sample for 4:4:4. */
-static void quantise_full_res(const float *r, const float *g, const float *b, int n,
-                              const quantiser *q, int with_chroma, float *yc, float *cb, float *cr)
+/* Y' codes of n samples. */
+static void quantise_luma(const float *r, const float *g, const float *b, int n, const quantiser *q,
+                          float *yc)
+{
+    for (int i = 0; i < n; i++)
+        yc[i] = luma_of(q, clamp01(r[i]), clamp01(g[i]), clamp01(b[i])) * q->y_mul + q->y_add;
+}
+
+/* Y', Cb and Cr codes of n samples (4:4:4). */
+static void quantise_444(const float *r, const float *g, const float *b, int n, const quantiser *q,
+                         float *yc, float *cb, float *cr)
 {
     for (int i = 0; i < n; i++) {
         float rr = clamp01(r[i]), gg = clamp01(g[i]), bb = clamp01(b[i]);
-        float l = q->kr * rr + q->kg * gg + q->kb * bb;
+        float l = luma_of(q, rr, gg, bb);
         yc[i] = l * q->y_mul + q->y_add;
-        if (with_chroma) {
-            cb[i] = (bb - l) * q->cb_scale * q->c_mul + q->c_add;
-            cr[i] = (rr - l) * q->cr_scale * q->c_mul + q->c_add;
-        }
+        cb[i] = (bb - l) * q->cb_scale * q->c_mul + q->c_add;
+        cr[i] = (rr - l) * q->cr_scale * q->c_mul + q->c_add;
     }
 }
 
@@ -118,7 +129,7 @@ static void quantise_chroma_422(const float *r, const float *g, const float *b, 
         float rr = 0.25f * (clamp01(r[xl]) + 2.0f * clamp01(r[x]) + clamp01(r[xr]));
         float gg = 0.25f * (clamp01(g[xl]) + 2.0f * clamp01(g[x]) + clamp01(g[xr]));
         float bb = 0.25f * (clamp01(b[xl]) + 2.0f * clamp01(b[x]) + clamp01(b[xr]));
-        float l = q->kr * rr + q->kg * gg + q->kb * bb;
+        float l = luma_of(q, rr, gg, bb);
         cb[i] = (bb - l) * q->cb_scale * q->c_mul + q->c_add;
         cr[i] = (rr - l) * q->cr_scale * q->c_mul + q->c_add;
     }
@@ -128,17 +139,19 @@ static void quantise_yuv_row(const float *const src[3], int w, int y, const quan
                              const vsr_planes *out)
 {
     float yc[BLOCK], cb[BLOCK], cr[BLOCK];
-    int full_chroma = !q->chroma_w_shift;
     for (int x0 = 0; x0 < w; x0 += BLOCK) {
         int n = w - x0 < BLOCK ? w - x0 : BLOCK;
-        quantise_full_res(src[0] + x0, src[1] + x0, src[2] + x0, n, q, full_chroma, yc, cb, cr);
-        store_codes(yc, n, q, sample_at(out, 0, y, x0, q->bits));
-        if (full_chroma) {
+        const float *r = src[0] + x0, *g = src[1] + x0, *b = src[2] + x0;
+        if (!q->chroma_w_shift) {
+            quantise_444(r, g, b, n, q, yc, cb, cr);
+            store_codes(yc, n, q, sample_at(out, 0, y, x0, q->bits));
             store_codes(cb, n, q, sample_at(out, 1, y, x0, q->bits));
             store_codes(cr, n, q, sample_at(out, 2, y, x0, q->bits));
         } else {
             /* BLOCK is even, so each block owns chroma samples x0/2 .. (x0+n+1)/2 - 1. */
             int cx0 = x0 / 2, cn = (n + 1) / 2;
+            quantise_luma(r, g, b, n, q, yc);
+            store_codes(yc, n, q, sample_at(out, 0, y, x0, q->bits));
             quantise_chroma_422(src[0], src[1], src[2], w, cx0, cn, q, cb, cr);
             store_codes(cb, cn, q, sample_at(out, 1, y, cx0, q->bits));
             store_codes(cr, cn, q, sample_at(out, 2, y, cx0, q->bits));

@@ -221,10 +221,11 @@ oom:
     return VSR_ERROR;
 }
 
+/* Maps NaN to 0 as well: comparisons with NaN are false. */
 static inline float clamp01(float v)
 {
-    v = v < 0.0f ? 0.0f : v;
-    return v > 1.0f ? 1.0f : v;
+    v = v > 0.0f ? v : 0.0f;
+    return v < 1.0f ? v : 1.0f;
 }
 
 /* One plane of 8- or 16-bit codes to clamped floats through a linear map. */

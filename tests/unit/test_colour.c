@@ -392,8 +392,8 @@ static void test_lavfi_bars(void)
 }
 
 /*
- * RGB sources: tree.avi decodes to rgb24, read here raw in its own format and as pal8
- * and gbrp10 made by ffmpeg from it; all are layout changes, so the result is exact.
+ * RGB and gray sources: tree.avi (Cinepak, decodes to rgb24) is rewritten into packed,
+ * planar, deep and gray layouts; reading them is a layout change, so the result is exact.
  */
 static void test_rgb_sources(void)
 {
@@ -447,7 +447,6 @@ static void test_rgb_sources(void)
         vsr_frame_reader_free(&fr);
         av_frame_free(&f);
     }
-    /* The real decoder output format of tree.avi, whatever it is, must read. */
     free(raw);
     free(rgb);
 }
