@@ -58,7 +58,8 @@ def _foreign_ops(graph: torch._C.Graph) -> List[str]:
     return found
 
 
-def save_scripted(module: nn.Module, output: str, metadata: Dict[str, object]) -> torch.jit.ScriptModule:
+def save_scripted(module: nn.Module, output: str,
+                  metadata: Dict[str, object]) -> torch.jit.ScriptModule:
     """Script module (in eval mode) and save it to output with vsrup.json.
 
     Refuses metadata without the contract's keys and graphs calling operators
