@@ -16,6 +16,10 @@ typedef struct vsr_chunk {
 
 #define VSR_SCENE_END_UNKNOWN INT64_MAX
 
+/* Defaults for temporal models; the reasoning is in docs/CHUNKS.md. */
+#define VSR_PLAN_DEFAULT_CHUNK 64
+#define VSR_PLAN_DEFAULT_OVERLAP 8
+
 /*
  * The chunk that keeps frames from keep_begin on, inside the scene
  * [scene_begin, scene_end). scene_end may be VSR_SCENE_END_UNKNOWN while streaming:
