@@ -13,7 +13,9 @@ static double fps(int64_t frames, double seconds)
 
 void vsr_report_print(const vsr_report *r)
 {
-    if (vsr_log_get_level() < VSR_LOG_INFO || !r->engine.name[0])
+    /* A run that failed before any frame has nothing to report beyond its error. */
+    int started = r->frames_in > 0 || r->frames_out > 0 || r->exit_code != VSR_EXIT_FAILURE;
+    if (vsr_log_get_level() < VSR_LOG_INFO || !r->engine.name[0] || !started)
         return;
     vsr_log(VSR_LOG_INFO,
             "frames in %lld, out %lld, damaged %lld, decode errors %lld, scene cuts %lld",
