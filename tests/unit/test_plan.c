@@ -203,6 +203,9 @@ static void test_bad_values(void)
     CHECK(vsr_plan_build(10, NULL, 0, 0, 2, out, 4) == 0, "chunk 0");
     CHECK(vsr_plan_build(10, NULL, 0, -1, 2, out, 4) == 0, "negative chunk");
     CHECK(vsr_plan_build(10, NULL, 0, 4, -1, out, 4) == 0, "negative overlap");
+    CHECK(vsr_plan_build(1000, NULL, 0, VSR_PLAN_DEFAULT_CHUNK, VSR_PLAN_DEFAULT_OVERLAP, NULL,
+                         0) == (1000 + VSR_PLAN_DEFAULT_CHUNK - 1) / VSR_PLAN_DEFAULT_CHUNK,
+          "the defaults make a plan");
 
     const vsr_chunk bad[] = {
         vsr_plan_chunk(0, 10, 3, 0, 2),  vsr_plan_chunk(0, 10, 3, 4, -1),

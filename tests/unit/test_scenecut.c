@@ -21,18 +21,20 @@ typedef struct detection {
 } detection;
 
 /*
- * Runs `ffmpeg <inputs>` to raw gbrpf32le frames of w x h and pushes them through a new
- * detector. Passthrough timing: by default the CLI duplicates frames to keep a constant
- * rate (Megamind.avi would give 271 frames instead of its 270).
+ * Runs `ffmpeg <inputs>` to raw planar RGB frames of w x h and pushes them through a new
+ * detector as float RGB in [0, 1]. The frames travel as 8-bit gbrp and become floats
+ * here: the sources are 8-bit, and the pipe carries a quarter of the float bytes.
+ * Passthrough timing: by default the CLI duplicates frames to keep a constant rate
+ * (Megamind.avi would give 271 frames instead of its 270).
  */
 static int detect(const char *inputs, int w, int h, detection *d)
 {
     char cmd[2048];
     snprintf(cmd, sizeof(cmd),
-             "ffmpeg -nostdin -v error %s -fps_mode passthrough -f rawvideo -pix_fmt gbrpf32le -",
+             "ffmpeg -nostdin -v error %s -fps_mode passthrough -f rawvideo -pix_fmt gbrp -",
              inputs);
     const size_t plane = (size_t)w * h;
-    float *gbr = malloc(3 * plane * sizeof(float));
+    uint8_t *gbr = malloc(3 * plane);
     float *rgb = malloc(3 * plane * sizeof(float));
     vsr_scenecut *sc = vsr_scenecut_alloc(w, h);
     FILE *pipe = popen(cmd, "r");
@@ -40,11 +42,13 @@ static int detect(const char *inputs, int w, int h, detection *d)
     if (!gbr || !rgb || !sc || !pipe) {
         CHECK(0, "cannot start: %s", cmd);
     } else {
-        while (fread(gbr, sizeof(float), 3 * plane, pipe) == 3 * plane) {
+        while (fread(gbr, 1, 3 * plane, pipe) == 3 * plane) {
             /* gbrp plane order is G, B, R */
-            memcpy(rgb, gbr + 2 * plane, plane * sizeof(float));
-            memcpy(rgb + plane, gbr, plane * sizeof(float));
-            memcpy(rgb + 2 * plane, gbr + plane, plane * sizeof(float));
+            for (int c = 0; c < 3; c++) {
+                const uint8_t *src = gbr + (size_t)((c + 2) % 3) * plane;
+                for (size_t i = 0; i < plane; i++)
+                    rgb[c * plane + i] = src[i] / 255.0f;
+            }
             if (vsr_scenecut_push(sc, rgb) && d->ncuts < MAX_CUTS)
                 d->cuts[d->ncuts++] = d->frames;
             d->frames++;
@@ -92,6 +96,10 @@ static void test_no_cut_patterns(void)
                                        ":enable=eq(n\\,30)'"},
         {"slow pan, 4 px per frame", "-f lavfi -i 'testsrc2=s=1280x240:r=25:d=3"
                                      ",crop=320:240:n*4:0'"},
+        {"fast pan, 12 px per frame", "-f lavfi -i 'testsrc2=s=1280x240:r=25:d=3"
+                                      ",crop=320:240:n*12:0'"},
+        {"mandelbrot pan, 16 px per frame", "-f lavfi -i 'mandelbrot=s=1600x240:r=25"
+                                            ",crop=320:240:n*16:0' -frames:v 75"},
         {"mandelbrot zoom", MANDEL " -frames:v 75"},
         {"fade through black between two patterns",
          PATTERN "' " MANDEL " -filter_complex '[0]fade=t=out:st=2:d=1[a];"
