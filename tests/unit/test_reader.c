@@ -38,6 +38,13 @@ static int command_ok(const char *cmd)
     return system(cmd) == 0;
 }
 
+static void remove_dir(const char *dir)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CHECK(command_ok(cmd), "cannot remove %s", dir);
+}
+
 static const char *media(const char *name)
 {
     static char path[1024];
@@ -275,6 +282,36 @@ static void test_audio_packets(void)
     }
 }
 
+/* Repeated pts (a remux that gives frame pairs the same time) become previous + 1. */
+static void test_repeated_pts(void)
+{
+    char dir[] = "/tmp/vsr_reader_XXXXXX", clean[1024], path[1024], cmd[4096];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+    snprintf(clean, sizeof(clean), "%s/clean.mkv", dir);
+    snprintf(path, sizeof(path), "%s/repeated.mkv", dir);
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -v error -y -f lavfi -i testsrc2=size=64x48:rate=10 -t 1 -c:v mjpeg '%s' && "
+             "ffmpeg -v error -y -i '%s' -c copy -bsf:v \"setts=ts='floor(N/2)*100'\" '%s'",
+             clean, clean, path);
+    CHECK(command_ok(cmd), "%s failed", cmd);
+    static int64_t ref[MAX_VALUES];
+    const int n = probe_video_pts(path, ref, MAX_VALUES);
+    read_result *res = read_file(path, 0, 0, 0);
+    CHECK(res->frames == n && n == 10, "repeated: %d frames, ffprobe %d", res->frames, n);
+    int repeats = 0, same = 0;
+    int64_t expect = AV_NOPTS_VALUE;
+    for (int i = 0; i < n && i < res->frames; i++) {
+        const int repeated = i > 0 && ref[i] <= expect;
+        repeats += repeated;
+        expect = repeated ? expect + 1 : ref[i];
+        same += res->pts[i] == expect;
+    }
+    CHECK(repeats == 5, "repeated: ffprobe shows %d repeats, want 5", repeats);
+    CHECK(same == n, "repeated: %d of %d pts as expected", same, n);
+    free(res);
+    remove_dir(dir);
+}
+
 /* Megamind_bugy.avi: damaged data finishes with frames, counts and no error. */
 static void test_damaged(void)
 {
@@ -285,6 +322,53 @@ static void test_damaged(void)
     printf("Megamind_bugy.avi: %d frames decoded, %" PRId64 " damaged, %" PRId64 " decode errors\n",
            res->frames, res->stats.damaged_frames, res->stats.decode_errors);
     free(res);
+}
+
+/* A copy of Megamind.avi with runs of garbage bytes: concealed, counted, never fatal. */
+static void test_corrupted_copy(void)
+{
+    char dir[] = "/tmp/vsr_reader_XXXXXX", path[1024];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+    snprintf(path, sizeof(path), "%s/damaged.avi", dir);
+    FILE *in = fopen(media("Megamind.avi"), "rb");
+    FILE *out = fopen(path, "wb");
+    CHECK(in && out, "cannot copy Megamind.avi to %s", path);
+    if (!in || !out) {
+        if (in)
+            fclose(in);
+        if (out)
+            fclose(out);
+        return;
+    }
+    static unsigned char data[4 << 20];
+    const size_t size = fread(data, 1, sizeof(data), in);
+    /* 40 runs of 64 bytes, past the headers, at places a fixed LCG picks. */
+    uint32_t seed = 12345;
+    for (int run = 0; run < 40; run++) {
+        seed = seed * 1664525u + 1013904223u;
+        const size_t at = 20000 + seed % (uint32_t)(size - 40000);
+        for (int i = 0; i < 64; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            data[at + i] = (unsigned char)(seed >> 24);
+        }
+    }
+    fwrite(data, 1, size, out);
+    fclose(in);
+    fclose(out);
+
+    static int64_t ref[MAX_VALUES];
+    const int probed = probe_video_pts(path, ref, MAX_VALUES);
+    read_result *res = read_file(path, 0, 0, 1);
+    CHECK(res->ret == VSR_OK, "damaged copy: %s", res->err.msg);
+    CHECK(res->frames == probed && probed > 0, "damaged copy: %d frames, ffprobe %d", res->frames,
+          probed);
+    CHECK(res->stats.damaged_frames > 0, "damaged copy: no damaged frame counted");
+    CHECK(strictly_increasing(res->pts, res->frames), "damaged copy: pts not increasing");
+    printf("Megamind.avi with 40 garbage runs: %d frames, %" PRId64 " damaged, %" PRId64
+           " decode errors\n",
+           res->frames, res->stats.damaged_frames, res->stats.decode_errors);
+    free(res);
+    remove_dir(dir);
 }
 
 static void check_error(const char *path, const char *what)
@@ -370,8 +454,7 @@ static void test_other_inputs(void)
         printf("skipped: display matrix case (this ffmpeg writes no rotation from metadata)\n");
     }
 
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    CHECK(command_ok(cmd), "cannot remove %s", dir);
+    remove_dir(dir);
 }
 
 int main(void)
@@ -382,7 +465,9 @@ int main(void)
     test_info();
     test_windows();
     test_audio_packets();
+    test_repeated_pts();
     test_damaged();
+    test_corrupted_copy();
     test_other_inputs();
     return check_summary();
 }
