@@ -38,6 +38,13 @@ static int command_ok(const char *cmd)
     return system(cmd) == 0;
 }
 
+static void remove_dir(const char *dir)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CHECK(command_ok(cmd), "cannot remove %s", dir);
+}
+
 static const char *media(const char *name)
 {
     static char path[1024];
@@ -223,34 +230,45 @@ static void test_windows(void)
     }
 }
 
-/* Audio packets of Megamind.avi through the callback, whole file and in a window. */
-static void test_audio_packets(void)
+typedef struct window {
+    int64_t start, max;
+} window;
+
+/*
+ * Audio packets through the callback: the whole file unchanged, and for each window
+ * exactly those ffprobe puts inside [first kept pts, last kept pts + duration), shifted.
+ */
+static void check_audio_windows(const char *path, const window *windows, int count)
 {
-    const char *path = media("Megamind.avi");
-    static int64_t vref[MAX_VALUES], aref[MAX_VALUES];
+    static int64_t vref[MAX_VALUES], vdur[MAX_VALUES], aref[MAX_VALUES];
+    char cmd[1200];
     const int nv = probe_video_pts(path, vref, MAX_VALUES);
+    snprintf(cmd, sizeof(cmd),
+             "ffprobe -v error -select_streams v:0 -show_entries frame=pkt_duration "
+             "-of csv=p=0 '%s'",
+             path);
+    const int nd = command_values(cmd, vdur, MAX_VALUES);
     const int na = probe_audio_pts(path, aref, MAX_VALUES);
-    CHECK(nv == 270 && na > 300, "ffprobe: %d video, %d audio", nv, na);
+    CHECK(nv > 0 && nd == nv && na > 0, "%s: ffprobe: %d video, %d durations, %d audio", path, nv,
+          nd, na);
 
     read_result *all = read_file(path, 0, 0, 1);
-    CHECK(all->packets == na, "whole file: %d audio packets, ffprobe %d", all->packets, na);
+    CHECK(all->packets == na, "%s: %d audio packets, ffprobe %d", path, all->packets, na);
     int same = 0;
     for (int i = 0; i < na && i < all->packets; i++)
         same += all->packet_pts[i] == aref[i];
-    CHECK(same == na, "whole file: %d of %d audio pts unchanged", same, na);
+    CHECK(same == na, "%s: %d of %d audio pts unchanged", path, same, na);
     const AVRational atb = all->packet_tb, vtb = all->info.time_base;
     free(all);
 
-    static const struct {
-        int64_t start, max;
-    } windows[] = {{100, 50}, {0, 10}, {250, 0}};
-    for (size_t w = 0; w < sizeof(windows) / sizeof(windows[0]); w++) {
+    for (int w = 0; w < count; w++) {
         const int64_t start = windows[w].start;
-        read_result *res = read_file(path, start, windows[w].max, 1);
         const int64_t last = windows[w].max ? start + windows[w].max - 1 : nv - 1;
-        /* ffprobe gives each Megamind frame a duration of one tick; its last pts is N/A. */
-        const int64_t begin = vref[start];
-        const int64_t end = (vref[last] != AV_NOPTS_VALUE ? vref[last] : vref[last - 1] + 1) + 1;
+        read_result *res = read_file(path, start, windows[w].max, 1);
+        /* ffprobe has no pts for Megamind.avi's last frame: it follows the one before. */
+        const int64_t last_pts =
+            vref[last] != AV_NOPTS_VALUE ? vref[last] : vref[last - 1] + vdur[last - 1];
+        const int64_t begin = vref[start], end = last_pts + vdur[last];
         const int64_t shift = start > 0 ? av_rescale_q(begin, vtb, atb) : 0;
         int expect = 0, first = -1;
         for (int i = 0; i < na; i++) {
@@ -261,18 +279,68 @@ static void test_audio_packets(void)
                 expect++;
             }
         }
-        CHECK(res->packets == expect && expect > 0, "window %zu: %d audio packets, want %d", w,
-              res->packets, expect);
+        CHECK(res->packets == expect && expect > 0, "%s window %d: %d audio packets, want %d", path,
+              w, res->packets, expect);
         int inside = 0;
         for (int i = 0; i < res->packets && i < expect; i++) {
             const int64_t t = res->packet_pts[i];
             inside += t == aref[first + i] - shift && t >= 0 &&
                       av_compare_ts(t, atb, end - (start > 0 ? begin : 0), vtb) < 0;
         }
-        CHECK(inside == expect, "window %zu: %d of %d audio packets shifted into the window", w,
-              inside, expect);
+        CHECK(inside == expect, "%s window %d: %d of %d audio packets shifted into the window",
+              path, w, inside, expect);
         free(res);
     }
+}
+
+static void test_audio_packets(void)
+{
+    static const window megamind[] = {{100, 50}, {0, 10}, {250, 0}};
+    check_audio_windows(media("Megamind.avi"), megamind, 3);
+
+    /* Fragmented MP4 stores each second of video before its audio: the audio lags, so the
+     * window's last packets are read after its last frame. */
+    char dir[] = "/tmp/vsr_reader_XXXXXX", path[1024], cmd[2048];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+    snprintf(path, sizeof(path), "%s/lagging_audio.mp4", dir);
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -v error -y -f lavfi -i testsrc2=size=96x64:rate=25 -f lavfi -i "
+             "sine=r=48000 -t 4 -c:v mpeg4 -g 25 -c:a ac3 -movflags +frag_keyframe '%s'",
+             path);
+    CHECK(command_ok(cmd), "%s failed", cmd);
+    static const window lagging[] = {{30, 20}, {0, 40}, {10, 15}};
+    check_audio_windows(path, lagging, 3);
+    remove_dir(dir);
+}
+
+/* Repeated pts (a remux that gives frame pairs the same time) become previous + 1. */
+static void test_repeated_pts(void)
+{
+    char dir[] = "/tmp/vsr_reader_XXXXXX", clean[1024], path[1024], cmd[4096];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+    snprintf(clean, sizeof(clean), "%s/clean.mkv", dir);
+    snprintf(path, sizeof(path), "%s/repeated.mkv", dir);
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -v error -y -f lavfi -i testsrc2=size=64x48:rate=10 -t 1 -c:v mjpeg '%s' && "
+             "ffmpeg -v error -y -i '%s' -c copy -bsf:v \"setts=ts='floor(N/2)*100'\" '%s'",
+             clean, clean, path);
+    CHECK(command_ok(cmd), "%s failed", cmd);
+    static int64_t ref[MAX_VALUES];
+    const int n = probe_video_pts(path, ref, MAX_VALUES);
+    read_result *res = read_file(path, 0, 0, 0);
+    CHECK(res->frames == n && n == 10, "repeated: %d frames, ffprobe %d", res->frames, n);
+    int repeats = 0, same = 0;
+    int64_t expect = AV_NOPTS_VALUE;
+    for (int i = 0; i < n && i < res->frames; i++) {
+        const int repeated = i > 0 && ref[i] <= expect;
+        repeats += repeated;
+        expect = repeated ? expect + 1 : ref[i];
+        same += res->pts[i] == expect;
+    }
+    CHECK(repeats == 5, "repeated: ffprobe shows %d repeats, want 5", repeats);
+    CHECK(same == n, "repeated: %d of %d pts as expected", same, n);
+    free(res);
+    remove_dir(dir);
 }
 
 /* Megamind_bugy.avi: damaged data finishes with frames, counts and no error. */
@@ -285,6 +353,53 @@ static void test_damaged(void)
     printf("Megamind_bugy.avi: %d frames decoded, %" PRId64 " damaged, %" PRId64 " decode errors\n",
            res->frames, res->stats.damaged_frames, res->stats.decode_errors);
     free(res);
+}
+
+/* A copy of Megamind.avi with runs of garbage bytes: concealed, counted, never fatal. */
+static void test_corrupted_copy(void)
+{
+    char dir[] = "/tmp/vsr_reader_XXXXXX", path[1024];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+    snprintf(path, sizeof(path), "%s/damaged.avi", dir);
+    FILE *in = fopen(media("Megamind.avi"), "rb");
+    FILE *out = fopen(path, "wb");
+    CHECK(in && out, "cannot copy Megamind.avi to %s", path);
+    if (!in || !out) {
+        if (in)
+            fclose(in);
+        if (out)
+            fclose(out);
+        return;
+    }
+    static unsigned char data[4 << 20];
+    const size_t size = fread(data, 1, sizeof(data), in);
+    /* 40 runs of 64 bytes, past the headers, at places a fixed LCG picks. */
+    uint32_t seed = 12345;
+    for (int run = 0; run < 40; run++) {
+        seed = seed * 1664525u + 1013904223u;
+        const size_t at = 20000 + seed % (uint32_t)(size - 40000);
+        for (int i = 0; i < 64; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            data[at + i] = (unsigned char)(seed >> 24);
+        }
+    }
+    fwrite(data, 1, size, out);
+    fclose(in);
+    fclose(out);
+
+    static int64_t ref[MAX_VALUES];
+    const int probed = probe_video_pts(path, ref, MAX_VALUES);
+    read_result *res = read_file(path, 0, 0, 1);
+    CHECK(res->ret == VSR_OK, "damaged copy: %s", res->err.msg);
+    CHECK(res->frames == probed && probed > 0, "damaged copy: %d frames, ffprobe %d", res->frames,
+          probed);
+    CHECK(res->stats.damaged_frames > 0, "damaged copy: no damaged frame counted");
+    CHECK(strictly_increasing(res->pts, res->frames), "damaged copy: pts not increasing");
+    printf("Megamind.avi with 40 garbage runs: %d frames, %" PRId64 " damaged, %" PRId64
+           " decode errors\n",
+           res->frames, res->stats.damaged_frames, res->stats.decode_errors);
+    free(res);
+    remove_dir(dir);
 }
 
 static void check_error(const char *path, const char *what)
@@ -370,8 +485,7 @@ static void test_other_inputs(void)
         printf("skipped: display matrix case (this ffmpeg writes no rotation from metadata)\n");
     }
 
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    CHECK(command_ok(cmd), "cannot remove %s", dir);
+    remove_dir(dir);
 }
 
 int main(void)
@@ -382,7 +496,9 @@ int main(void)
     test_info();
     test_windows();
     test_audio_packets();
+    test_repeated_pts();
     test_damaged();
+    test_corrupted_copy();
     test_other_inputs();
     return check_summary();
 }
