@@ -79,7 +79,7 @@ void vsr_cli_usage(void)
           "  -d, --device DEV        cpu, cuda or cuda:N (default: cuda if present, else cpu)\n"
           "      --precision P       auto, fp32 or fp16 (default auto: the model file's)\n"
           "      --chunk T           output frames per chunk (default: chosen from memory)\n"
-          "      --overlap O         context frames on each side of a chunk (default: 8)\n"
+          "      --overlap O         context frames on each side of a chunk (default: 10)\n"
           "      --scene-cuts MODE   auto, off, or a file of frame numbers that start scenes\n"
           "      --cuda-graphs       replay the fixed chunk shape as a CUDA graph\n"
           "      --compute-threads N CPU threads for the model or resize (default: all cores)\n"

@@ -117,8 +117,9 @@ def test_codecs_profiles_pixel_formats(tmp_path, codec, profile, pix_fmt, ext, w
     assert v["codec_name"] == want_codec
     if want_profile:
         assert v["profile"] == want_profile
-    want_fmt = pix_fmt or {"4444": "yuv444p10le", "444": "yuv444p10le", "sq": "yuv422p",
+    want_fmt = pix_fmt or {"4444": "yuv444p12le", "444": "yuv444p10le", "sq": "yuv422p",
                            "hqx": "yuv422p10le"}.get(profile, "yuv422p10le")
+    # ProRes 4444 decodes as 12-bit 4:4:4 whatever went in.
     assert v["pix_fmt"] == want_fmt
     if codec == "ffv1":
         assert v["codec_name"] == "ffv1"
