@@ -24,6 +24,19 @@ typedef struct test_case {
 
 static char fixtures[64];
 
+/*
+ * LeakSanitizer hook (unused without -fsanitize): libtorch 1.13 leaks its zip reader state
+ * when PyTorchStreamReader::init throws on a zip that is not TorchScript (plain.zip.pt).
+ * libtorch has no frame pointers, so the fast unwinder sees only the library, not the
+ * function: suppress leaks allocated inside libtorch_cpu. Our own objects are allocated in
+ * our code and stay checked.
+ */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libtorch_cpu.so\n";
+}
+
 static int make_fixtures(void)
 {
     const char *src = getenv("VSR_SOURCE_DIR"), *shared = getenv("VSR_SHARED");
@@ -316,7 +329,7 @@ int main(void)
     }
     test_case cases[32];
     const int n = read_cases(cases, 32);
-    CHECK(n >= 9, "manifest has %d cases", n);
+    CHECK(n >= 10, "manifest has %d cases", n);
     const int have_cuda = cuda_available();
 
     for (int i = 0; i < n; i++)
