@@ -10,6 +10,7 @@
 #include <libavutil/pixdesc.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -197,6 +198,23 @@ static int encoder_count(int requested)
     return n > MAX_ENCODERS ? MAX_ENCODERS : n;
 }
 
+/*
+ * MXF knows only the standard rates and refuses near misses such as AVI's 2997/125 for
+ * 23.976: snap a rate within 0.1% of a standard one to it. Other containers keep theirs.
+ */
+static AVRational container_frame_rate(const AVOutputFormat *format, AVRational rate)
+{
+    static const AVRational standard[] = {
+        {24000, 1001}, {24, 1}, {25, 1},  {30000, 1001},  {30, 1}, {48000, 1001}, {48, 1}, {50, 1},
+        {60000, 1001}, {60, 1}, {100, 1}, {120000, 1001}, {120, 1}};
+    if (!strstr(format->name, "mxf"))
+        return rate;
+    for (size_t i = 0; i < sizeof(standard) / sizeof(standard[0]); i++)
+        if (fabs(av_q2d(rate) / av_q2d(standard[i]) - 1) < 1e-3)
+            return standard[i];
+    return rate;
+}
+
 /* Opens the contexts, sets up the video stream from the first one, starts the pool. */
 static int setup_video(vsr_writer *w, const int32_t *display_matrix, vsr_err *err)
 {
@@ -232,7 +250,7 @@ static int setup_video(vsr_writer *w, const int32_t *display_matrix, vsr_err *er
     w->video->time_base = w->encoder_time_base;
     w->video->sample_aspect_ratio = o->sar;
     if (o->frame_rate.num > 0 && o->frame_rate.den > 0)
-        w->video->avg_frame_rate = o->frame_rate;
+        w->video->avg_frame_rate = container_frame_rate(w->output->oformat, o->frame_rate);
     /* Two frames per encoder: one encoding, one waiting, so no thread idles. */
     return vsr_encoder_pool_create(&w->encoders, contexts, count, 2 * count, err);
 }

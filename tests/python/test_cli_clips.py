@@ -129,18 +129,16 @@ def test_codecs_profiles_pixel_formats(tmp_path, codec, profile, pix_fmt, ext, w
 
 
 def test_damaged_input_finishes_with_playable_output(tmp_path):
+    """Megamind_bugy.avi: timestamps missing on most packets, header says 30 fps."""
     out = tmp_path / "bugy.mov"
     report = tmp_path / "r.json"
-    proc = vsrup("-i", MEDIA / "Megamind_bugy.avi", "-o", out, "-s", "1", "--json", report,
-                 check=False, timeout=600)
-    assert proc.returncode in (0, 1), proc.stderr
+    vsrup("-i", MEDIA / "Megamind_bugy.avi", "-o", out, "-s", "1", "--json", report, "-q",
+          timeout=600)
     r = json.loads(report.read_text())
-    if proc.returncode == 0:
-        assert r["frames_out"] == r["frames_in"] > 0
-        assert count_frames(out) == r["frames_out"]
-        assert r["damaged_frames"] + r["decode_errors"] > 0, "the damage went unnoticed"
-    else:
-        assert "Megamind_bugy.avi" in proc.stderr
+    assert r["frames_out"] == r["frames_in"] == 270
+    assert count_frames(out) == 270
+    times = frame_times(out)
+    assert all(b > a for a, b in zip(times, times[1:])), "timestamps not increasing"
 
 
 def test_interrupt_keeps_a_playable_partial_file(tmp_path):

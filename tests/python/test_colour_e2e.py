@@ -84,7 +84,7 @@ def make_source(path, codes, bits, matrix, full, pix_fmt_in):
          "-color_primaries", "bt709" if matrix == "bt709" else "smpte170m",
          "-color_trc", "bt709" if matrix == "bt709" else "smpte170m",
          "-color_range", "pc" if full else "tv", str(path)],
-        input=np.concatenate([codes.astype(dtype).tobytes()] * 2), check=True)
+        input=codes.astype(dtype).tobytes() * 2, check=True)
 
 
 @pytest.mark.parametrize("kind", ["bars", "ramps"])

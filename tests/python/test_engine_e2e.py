@@ -34,6 +34,27 @@ def tiny_model(tmp_path_factory):
     return export_tiny(tmp_path_factory.mktemp("model") / "tiny.pt")
 
 
+class ToyTemporal(torch.nn.Module):
+    """A cheap temporal 4x model (bilinear + a mean-over-time term), for long runs."""
+
+    def forward(self, x):
+        n, t, c, h, w = x.shape
+        up = torch.nn.functional.interpolate(x.view(n * t, c, h, w), scale_factor=4.0,
+                                             mode="bilinear", align_corners=False)
+        up = up.view(n, t, c, 4 * h, 4 * w)
+        return 0.9 * up + 0.1 * up.mean(dim=1, keepdim=True)
+
+
+@pytest.fixture(scope="module")
+def toy_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("toy") / "toy.pt"
+    meta = {"name": "toy", "arch": "toy", "scale": 4, "temporal": True, "min_frames": 1,
+            "min_size": [1, 1], "multiple": 1, "dtype": "float32", "fp32_modules": []}
+    torch.jit.save(torch.jit.script(ToyTemporal()), str(path),
+                   _extra_files={"vsrup.json": json.dumps(meta)})
+    return path
+
+
 def rgb_clip(path, source, frames, crop="64:48:300:200", extra_filters=""):
     """A lossless 8-bit RGB clip, so both sides read exactly the same samples."""
     ffmpeg("-i", source, "-frames:v", frames, "-vf", f"crop={crop}{extra_filters},format=gbrp",
@@ -133,7 +154,7 @@ def test_odd_and_tiny_frames_are_padded_not_refused(tmp_path, tiny_model):
     assert g.shape[0] == 5
 
 
-def test_bounded_memory(tmp_path, tiny_model):
+def test_bounded_memory(tmp_path, toy_model):
     """Peak RSS for 2,000 frames within 10% of that for 200 (same model, same chunk)."""
     def peak_rss(frames):
         src = tmp_path / f"long{frames}.mkv"
@@ -144,7 +165,7 @@ def test_bounded_memory(tmp_path, tiny_model):
                 "subprocess.run(sys.argv[1:],check=True);"
                 "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
         proc = subprocess.run([sys.executable, "-c", code, os.environ.get("VSRUP"),
-                               "-i", str(src), "-o", str(out), "-m", str(tiny_model),
+                               "-i", str(src), "-o", str(out), "-m", str(toy_model),
                                "--chunk", "8", "--overlap", "2", "-q", "-t", "1"],
                               capture_output=True, text=True, check=True)
         return int(proc.stdout.strip())
@@ -153,7 +174,7 @@ def test_bounded_memory(tmp_path, tiny_model):
     assert large <= small * 1.10
 
 
-def test_model_errors(tmp_path):
+def test_model_errors(tmp_path, toy_model):
     junk = tmp_path / "junk.pt"
     junk.write_text("not a model")
     proc = vsrup("-i", MEDIA / "tree.avi", "-o", tmp_path / "o.mov", "-m", junk, check=False)
@@ -161,3 +182,7 @@ def test_model_errors(tmp_path):
     proc = vsrup("-i", MEDIA / "tree.avi", "-o", tmp_path / "o.mov", "-m",
                  tmp_path / "missing.pt", check=False)
     assert proc.returncode == 1 and "missing.pt" in proc.stderr
+    proc = vsrup("-i", MEDIA / "tree.avi", "-o", tmp_path / "o.mov", "-m", toy_model,
+                 "-d", "cuda", check=False)
+    if not torch.cuda.is_available():
+        assert proc.returncode == 1 and "CUDA" in proc.stderr
