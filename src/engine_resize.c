@@ -47,6 +47,12 @@ static int resize_frame(const resize_engine *r, resize_worker *w, const float *r
     uint8_t *dst[3] = {(uint8_t *)(w->scaled + out_plane), (uint8_t *)(w->scaled + 2 * out_plane),
                        (uint8_t *)w->scaled};
     int dst_stride[3] = {r->out_w * 4, r->out_w * 4, r->out_w * 4};
+    /* At scale 1 there is nothing to resize (and swscale 5.1's unscaled float path copies
+     * only a quarter of each row). */
+    if (!w->sws) {
+        vsr_colour_quantise(rgb, r->out_w, r->out_h, &r->layout, out);
+        return VSR_OK;
+    }
     if (sws_scale(w->sws, src, src_stride, 0, r->in_h, dst, dst_stride) != r->out_h)
         return VSR_ERROR;
     vsr_colour_quantise(w->scaled, r->out_w, r->out_h, &r->layout, out);
@@ -97,6 +103,8 @@ static int resize_open(vsr_engine *engine, const vsr_engine_options *options, vs
     int flags = (lanczos ? SWS_LANCZOS : SWS_BICUBIC) | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
     for (int i = 0; i < r->nworkers; i++) {
         resize_worker *w = &r->workers[i];
+        if (scale == 1)
+            continue;
         w->sws = sws_getContext(r->in_w, r->in_h, AV_PIX_FMT_GBRPF32, r->out_w, r->out_h,
                                 AV_PIX_FMT_GBRPF32, flags, NULL, NULL, NULL);
         w->scaled = malloc(sizeof(float) * 3 * (size_t)r->out_w * r->out_h);
