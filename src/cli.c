@@ -10,6 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <libavcodec/version.h>
+#include <libavformat/version.h>
+#include <libavutil/avutil.h>
+
 #include "plan.h"
 
 enum {
@@ -101,6 +105,17 @@ void vsr_cli_usage(void)
           "Exit status: 0 done, 1 failed, 2 usage error, 130 interrupted (the partial file is "
           "kept).\n",
           stdout);
+}
+
+static void print_version(void)
+{
+    printf("vsrup %s\nFFmpeg %s (libavcodec %s, libavformat %s)\n", VSR_VERSION,
+           av_version_info(), AV_STRINGIFY(LIBAVCODEC_VERSION), AV_STRINGIFY(LIBAVFORMAT_VERSION));
+#ifdef VSR_HAVE_TORCH
+    puts("TorchScript engine: yes");
+#else
+    puts("TorchScript engine: no (built without libtorch)");
+#endif
 }
 
 /* Strict decimal integer in [min, max]. */
@@ -281,7 +296,7 @@ int vsr_cli_parse(int argc, char **argv, vsr_job *job, vsr_err *err)
             return VSR_CLI_EXIT;
         }
         if (opt == 'V') {
-            printf("vsrup %s\n", VSR_VERSION);
+            print_version();
             return VSR_CLI_EXIT;
         }
         if (opt == '?') {
