@@ -199,20 +199,22 @@ static int encoder_count(int requested)
 }
 
 /*
- * MXF knows only the standard rates and refuses near misses such as AVI's 2997/125 for
- * 23.976: snap a rate within 0.1% of a standard one to it. Other containers keep theirs.
+ * MXF knows only the standard rates and counts time in frames: its stream time base must be
+ * 1/rate, and it refuses near misses such as AVI's 2997/125 for 23.976. Frames of a rate
+ * within 0.1% of a standard one are timed in that rate's ticks. Other containers keep the
+ * input's time base, so variable frame rates pass through unchanged.
  */
-static AVRational container_frame_rate(const AVOutputFormat *format, AVRational rate)
+static AVRational encoder_time_base(const AVOutputFormat *format, const vsr_writer_options *o)
 {
-    static const AVRational standard[] = {
-        {24000, 1001}, {24, 1}, {25, 1},  {30000, 1001},  {30, 1}, {48000, 1001}, {48, 1}, {50, 1},
-        {60000, 1001}, {60, 1}, {100, 1}, {120000, 1001}, {120, 1}};
-    if (!strstr(format->name, "mxf"))
-        return rate;
+    static const AVRational standard[] = {{24000, 1001}, {24, 1},  {25, 1},        {30000, 1001},
+                                          {30, 1},       {48, 1},  {50, 1},        {60000, 1001},
+                                          {60, 1},       {100, 1}, {120000, 1001}, {120, 1}};
+    if (!strstr(format->name, "mxf") || o->frame_rate.num <= 0 || o->frame_rate.den <= 0)
+        return o->time_base;
     for (size_t i = 0; i < sizeof(standard) / sizeof(standard[0]); i++)
-        if (fabs(av_q2d(rate) / av_q2d(standard[i]) - 1) < 1e-3)
-            return standard[i];
-    return rate;
+        if (fabs(av_q2d(o->frame_rate) / av_q2d(standard[i]) - 1) < 1e-3)
+            return av_inv_q(standard[i]);
+    return o->time_base;
 }
 
 /* Opens the contexts, sets up the video stream from the first one, starts the pool. */
@@ -250,7 +252,7 @@ static int setup_video(vsr_writer *w, const int32_t *display_matrix, vsr_err *er
     w->video->time_base = w->encoder_time_base;
     w->video->sample_aspect_ratio = o->sar;
     if (o->frame_rate.num > 0 && o->frame_rate.den > 0)
-        w->video->avg_frame_rate = container_frame_rate(w->output->oformat, o->frame_rate);
+        w->video->avg_frame_rate = o->frame_rate;
     /* Two frames per encoder: one encoding, one waiting, so no thread idles. */
     return vsr_encoder_pool_create(&w->encoders, contexts, count, 2 * count, err);
 }
@@ -429,7 +431,6 @@ int vsr_writer_open(vsr_writer **out, const vsr_writer_options *options, vsr_err
     /* Pointers the caller may free after open are not kept. */
     w->options.display_matrix = NULL;
     w->options.input = NULL;
-    w->encoder_time_base = options->time_base;
     w->final_path = strdup(options->path);
     w->temp_path = partial_name(options->path);
     w->held = av_packet_alloc();
@@ -446,6 +447,7 @@ int vsr_writer_open(vsr_writer **out, const vsr_writer_options *options, vsr_err
         vsr_writer_close(&w);
         return VSR_ERROR;
     }
+    w->encoder_time_base = encoder_time_base(w->output->oformat, options);
     if (setup_video(w, options->display_matrix, err) < 0 ||
         setup_copies(w, options->input, err) < 0 || copy_global(w, options->input, err) < 0 ||
         setup_frame_pool(w, err) < 0) {
@@ -559,6 +561,9 @@ int vsr_writer_write_frame(vsr_writer *w, AVFrame **frame, vsr_err *err)
         av_frame_free(&f);
         return VSR_ERROR;
     }
+    f->pts = av_rescale_q(f->pts, w->options.time_base, w->encoder_time_base);
+    vsr_frame_set_duration(
+        f, av_rescale_q(vsr_frame_duration(f), w->options.time_base, w->encoder_time_base));
     /* The ProRes frame header takes the colour description from each frame. */
     tag_frame(f, w);
     while (vsr_encoder_pool_full(w->encoders)) {
