@@ -119,6 +119,18 @@ def test_frames_run_as_one_batch(tmp_path, exported):
         assert np.abs(mine - reference).max() <= TOLERANCE
 
 
+def test_optimised_for_inference_gives_the_same_picture(tmp_path, exported):
+    """The engine freezes and optimises the module (MKLDNN on CPU in torch 1.13), which once
+    turned the final clamp into wrong values (pytorch/pytorch#86556)."""
+    require_node_packages("slim")
+    module, _ = exported("slim", 4)
+    _, pixels = crop(tmp_path, *ODD)
+    optimised = torch.jit.optimize_for_inference(torch.jit.freeze(module.eval()))
+    (plain,) = run_torch(module, [pixels])
+    (fast,) = run_torch(optimised, [pixels])
+    assert np.abs(plain - fast).max() <= TOLERANCE
+
+
 def test_metadata_follows_the_contract(exported):
     require_node_packages("slim")
     _, meta = exported("slim", 4)
