@@ -80,26 +80,30 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return 10 * torch.log10(255.0 ** 2 / mse)
 
 
-def gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(x ** 2) / (2 * sigma ** 2))
-    g = g / g.sum()
-    return torch.outer(g, g)
+def gaussian_filter(x: torch.Tensor, size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """Gaussian-weighted local means over the valid area, as two 1-D passes."""
+    t = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-(t ** 2) / (2 * sigma ** 2))
+    g = (g / g.sum()).tolist()
+    # Sums of shifted slices: much faster on CPU than conv2d with a 1-channel 11-tap kernel.
+    h, w = x.shape[-2] - size + 1, x.shape[-1] - size + 1
+    rows = sum(g[k] * x[..., :, k:k + w] for k in range(size))
+    return sum(g[k] * rows[..., k:k + h, :] for k in range(size))
 
 
 def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Mean SSIM per image of [N, C, H, W] in [0, 255], averaged over channels."""
+    """Mean SSIM per image of [N, C, H, W] in [0, 255], averaged over channels. float32 is
+    enough: its rounding in the local variances (~0.01) is far below C2 (58.5)."""
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     n, c = a.shape[:2]
-    a = a.double().reshape(n * c, 1, *a.shape[2:])
-    b = b.double().reshape(n * c, 1, *b.shape[2:])
-    w = gaussian_window().view(1, 1, 11, 11)
-    mu_a, mu_b = F.conv2d(a, w), F.conv2d(b, w)
-    var_a = F.conv2d(a * a, w) - mu_a ** 2
-    var_b = F.conv2d(b * b, w) - mu_b ** 2
-    cov = F.conv2d(a * b, w) - mu_a * mu_b
+    a = a.float().reshape(n * c, 1, *a.shape[2:])
+    b = b.float().reshape(n * c, 1, *b.shape[2:])
+    mu_a, mu_b = gaussian_filter(a), gaussian_filter(b)
+    var_a = gaussian_filter(a * a) - mu_a ** 2
+    var_b = gaussian_filter(b * b) - mu_b ** 2
+    cov = gaussian_filter(a * b) - mu_a * mu_b
     s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
-    return s.flatten(1).mean(1).view(n, c).mean(1)
+    return s.double().flatten(1).mean(1).view(n, c).mean(1)
 
 
 def scores(hr: torch.Tensor, sr: torch.Tensor) -> Dict[str, float]:
