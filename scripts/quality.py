@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PSNR and SSIM of x4 models against bicubic x4 on real clips downscaled 4x.
 
-    /usr/bin/python3 scripts/quality.py [--frames 10] [--model models/out/esrgan-slim-x4.pt ...] CLIP...
+    /usr/bin/python3 scripts/quality.py [--frames 10] [--model M.pt ...] CLIP...
 
 Each clip gives --frames frames spread evenly over its decoded length (ffmpeg CLI, rgb24).
 A frame, cropped to a multiple of 4, is the ground truth; it is downscaled 4x with bicubic
@@ -9,7 +9,7 @@ and antialiasing (torch interpolate) and rounded to 8 bits, as a real low-resolu
 would be; the candidates upscale that back. Scores follow the usual super-resolution protocol:
 4 border pixels shaved, Y is BT.601 studio-range luma from RGB, PSNR over [0, 255], SSIM as
 Wang et al. 2004 (Gaussian window 11x11, sigma 1.5, K1 0.01, K2 0.03, valid area only),
-RGB SSIM the mean over the three channels. Prints a Markdown table, means per clip.
+RGB SSIM the mean over the three channels. Prints a Markdown table, means over the frames.
 """
 import argparse
 import glob
@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 SCALE = 4
+FLAT_STD = 4.0  # frames with a smaller standard deviation (of 0..255 values) are skipped
 
 
 def count_frames(clip: str) -> int:
@@ -34,7 +35,8 @@ def count_frames(clip: str) -> int:
 
 
 def read_frames(clip: str, count: int) -> torch.Tensor:
-    """[N, 3, H, W] float in [0, 255]: `count` frames evenly spread over the clip."""
+    """[N, 3, H, W] float in [0, 255]: up to `count` frames evenly spread over the clip, less
+    the flat ones (black or faded: every method is exact there and PSNR is infinite)."""
     total = count_frames(clip)
     step = max(1, total // count)
     probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
@@ -48,6 +50,7 @@ def read_frames(clip: str, count: int) -> torch.Tensor:
                          check=True, capture_output=True).stdout
     frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, h, w, 3)
     frames = frames[:, : h - h % SCALE, : w - w % SCALE]
+    frames = frames[frames.reshape(len(frames), -1).std(axis=1) >= FLAT_STD]
     return torch.from_numpy(frames.copy()).permute(0, 3, 1, 2).float()
 
 
@@ -102,7 +105,8 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     var_a = gaussian_filter(a * a) - mu_a ** 2
     var_b = gaussian_filter(b * b) - mu_b ** 2
     cov = gaussian_filter(a * b) - mu_a * mu_b
-    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)
+         / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2)))
     return s.double().flatten(1).mean(1).view(n, c).mean(1)
 
 

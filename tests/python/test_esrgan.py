@@ -171,8 +171,8 @@ def test_psnr_matches_ffmpeg(tmp_path):
     noisy_file = tmp_path / "noisy.rgb"
     noisy.tofile(noisy_file)
     raw = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "64x64", "-i"]
-    log = subprocess.run(["ffmpeg", "-v", "info", "-nostdin", *raw, str(noisy_file), *raw, str(clip),
-                          "-lavfi", "psnr", "-f", "null", "-"],
+    log = subprocess.run(["ffmpeg", "-v", "info", "-nostdin", *raw, str(noisy_file),
+                          *raw, str(clip), "-lavfi", "psnr", "-f", "null", "-"],
                          check=True, capture_output=True, text=True).stderr
     expected = float(log.split("average:")[1].split()[0])
     ours = quality.psnr(*(torch.from_numpy(p).permute(2, 0, 1).float().unsqueeze(0)
