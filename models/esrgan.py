@@ -145,4 +145,7 @@ class VsrupESRGAN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, t, c, h, w = x.shape
         y = self.net(x.reshape(n * t, c, h, w) * self.pixel_range) / self.pixel_range
-        return y.clamp(0.0, 1.0).reshape(n, t, c, h * self.scale, w * self.scale)
+        # Clamp after the reshape: torch 1.13's optimize_for_inference fuses a clamp that
+        # directly follows a convolution into an MKLDNN clamp that returns wrong values on CPU
+        # (pytorch/pytorch#86556); the 5-D tensor keeps the clamp out of the MKLDNN subgraph.
+        return y.reshape(n, t, c, h * self.scale, w * self.scale).clamp(0.0, 1.0)

@@ -3,7 +3,8 @@
 as a vsrup TorchScript model.
 
     /usr/bin/python3 models/import_esrgan.py \\
-        models/node_modules/@upscalerjs/esrgan-slim/models/x4/model.json models/out/esrgan-slim-x4.pt
+        models/node_modules/@upscalerjs/esrgan-slim/models/x4/model.json \\
+        models/out/esrgan-slim-x4.pt
 
 The Keras graph is checked for the layer kinds and settings that models/esrgan.py
 implements; every weight in the manifest must land in exactly one parameter of the same
@@ -36,7 +37,8 @@ def read_layers_model(model_json: str) -> Tuple[List[dict], Dict[str, np.ndarray
     with open(model_json, encoding="utf-8") as f:
         model = json.load(f)
     if model.get("format") != "layers-model":
-        raise ModelFormatError(f"{model_json}: format {model.get('format')!r}, expected layers-model")
+        raise ModelFormatError(
+            f"{model_json}: format {model.get('format')!r}, expected layers-model")
     topology = model["modelTopology"]
     layers = topology.get("model_config", topology)["config"]["layers"]
     folder = os.path.dirname(model_json)

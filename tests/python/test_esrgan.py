@@ -119,6 +119,18 @@ def test_frames_run_as_one_batch(tmp_path, exported):
         assert np.abs(mine - reference).max() <= TOLERANCE
 
 
+def test_optimised_for_inference_gives_the_same_picture(tmp_path, exported):
+    """The engine freezes and optimises the module (MKLDNN on CPU in torch 1.13), which once
+    turned the final clamp into wrong values (pytorch/pytorch#86556)."""
+    require_node_packages("slim")
+    module, _ = exported("slim", 4)
+    _, pixels = crop(tmp_path, *ODD)
+    optimised = torch.jit.optimize_for_inference(torch.jit.freeze(module.eval()))
+    (plain,) = run_torch(module, [pixels])
+    (fast,) = run_torch(optimised, [pixels])
+    assert np.abs(plain - fast).max() <= TOLERANCE
+
+
 def test_metadata_follows_the_contract(exported):
     require_node_packages("slim")
     _, meta = exported("slim", 4)
@@ -159,8 +171,8 @@ def test_psnr_matches_ffmpeg(tmp_path):
     noisy_file = tmp_path / "noisy.rgb"
     noisy.tofile(noisy_file)
     raw = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "64x64", "-i"]
-    log = subprocess.run(["ffmpeg", "-v", "info", "-nostdin", *raw, str(noisy_file), *raw, str(clip),
-                          "-lavfi", "psnr", "-f", "null", "-"],
+    log = subprocess.run(["ffmpeg", "-v", "info", "-nostdin", *raw, str(noisy_file),
+                          *raw, str(clip), "-lavfi", "psnr", "-f", "null", "-"],
                          check=True, capture_output=True, text=True).stderr
     expected = float(log.split("average:")[1].split()[0])
     ours = quality.psnr(*(torch.from_numpy(p).permute(2, 0, 1).float().unsqueeze(0)
@@ -187,4 +199,4 @@ def test_ssim_matches_the_definition():
                           / ((ma ** 2 + mb ** 2 + c1) * (va + vb + c2)))
     expected = np.mean(values)
     ours = quality.ssim(torch.from_numpy(a), torch.from_numpy(b)).item()
-    assert 0.1 < expected < 0.9 and abs(ours - expected) < 1e-9, f"ssim {ours}, expected {expected}"
+    assert 0.1 < expected < 0.9 and abs(ours - expected) < 1e-6, f"ssim {ours}, expected {expected}"
