@@ -14,11 +14,12 @@ mkdir -p "$(dirname "$output")"
 
 model=lanczos
 frames=""
-if [ -x scripts/fetch-esrgan.sh ] && scripts/fetch-esrgan.sh; then
-    model=$(ls models/out/esrgan-*-x4.pt 2>/dev/null | head -1)
-    frames="--frames 48" # a trained model on a CPU: a short excerpt
+if scripts/fetch-esrgan.sh medium-x4; then
+    model=models/out/esrgan-medium-x4.pt
+    frames="--frames 24" # a trained model on a CPU: a short excerpt
+else
+    echo "could not fetch the ESRGAN model (offline?): using the built-in lanczos resize"
 fi
-[ -n "$model" ] || model=lanczos
 echo "upscaling $input with $model"
 # shellcheck disable=SC2086
 build/vsrup -y -i "$input" -o "$output" -m "$model" $frames

@@ -57,7 +57,7 @@ def toy_model(tmp_path_factory):
 
 def rgb_clip(path, source, frames, crop="64:48:300:200", extra_filters=""):
     """A lossless 8-bit RGB clip, so both sides read exactly the same samples."""
-    ffmpeg("-i", source, "-frames:v", frames, "-vf", f"crop={crop}{extra_filters},format=gbrp",
+    ffmpeg("-i", source, "-fps_mode", "passthrough", "-frames:v", frames, "-vf", f"crop={crop}{extra_filters},format=gbrp",
            "-an", "-c:v", "ffv1", path)
     return path
 
@@ -76,13 +76,30 @@ def plan(frames, cuts, chunk, overlap):
             yield max(begin, keep - overlap), keep, keep_end, min(end, keep_end + overlap)
 
 
+def pad_to_contract(x, meta):
+    """The model contract: frames below min_size (or off `multiple`) are padded at the
+    bottom and right by repeating the edge; the result is cropped back."""
+    h, w = x.shape[-2:]
+    min_h, min_w = meta["min_size"]
+    m = meta["multiple"]
+    ph = max(h, min_h) + (-max(h, min_h)) % m - h
+    pw = max(w, min_w) + (-max(w, min_w)) % m - w
+    if ph or pw:
+        x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="replicate")
+    return x
+
+
 def reference(model_path, frames, cuts, chunk, overlap):
-    model = torch.jit.load(str(model_path)).eval()
+    extra = {"vsrup.json": ""}
+    model = torch.jit.load(str(model_path), _extra_files=extra).eval()
+    meta = json.loads(extra["vsrup.json"])
+    s = meta["scale"]
+    h, w = frames.shape[-2:]
     out = []
     with torch.no_grad():
         for cb, kb, ke, ce in plan(len(frames), cuts, chunk, overlap):
-            y = model(frames[cb:ce].unsqueeze(0))[0]
-            out.append(y[kb - cb:ke - cb])
+            y = model(pad_to_contract(frames[cb:ce], meta).unsqueeze(0))[0]
+            out.append(y[kb - cb:ke - cb, :, :s * h, :s * w])
     y = torch.cat(out).clamp(0, 1)
     return np.floor(y.numpy().astype(np.float64) * 65535 + 0.5)
 
@@ -146,7 +163,7 @@ def test_cut_file_and_one_frame_scene(tmp_path, tiny_model):
 
 def test_odd_and_tiny_frames_are_padded_not_refused(tmp_path, tiny_model):
     src = tmp_path / "odd.mkv"
-    ffmpeg("-i", MEDIA / "tree.avi", "-frames:v", "5", "-vf", "crop=37:29:100:100,format=gbrp",
+    ffmpeg("-i", MEDIA / "tree.avi", "-fps_mode", "passthrough", "-frames:v", "5", "-vf", "crop=37:29:100:100,format=gbrp",
            "-c:v", "ffv1", src)
     out = tmp_path / "odd_out.mkv"
     vsrup("-i", src, "-o", out, "-m", tiny_model, "-c", "ffv1", "--pix-fmt", "gbrp16le", "-q")

@@ -71,7 +71,8 @@ def decode_raw(path, pix_fmt, width, height, planes, dtype, frames=None):
     args = ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path)]
     if frames:
         args += ["-frames:v", str(frames)]
-    args += ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
+    # passthrough: one raw frame per decoded frame, never duplicated to a constant rate
+    args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
     raw = subprocess.run(args, capture_output=True, check=True).stdout
     data = np.frombuffer(raw, dtype=dtype)
     return data.reshape(-1, planes, height, width)
