@@ -55,9 +55,10 @@ def toy_model(tmp_path_factory):
     return path
 
 
-def rgb_clip(path, source, frames, crop="64:48:300:200", extra_filters=""):
+def rgb_clip(path, source, frames, crop="64:48:300:200", start=0):
     """A lossless 8-bit RGB clip, so both sides read exactly the same samples."""
-    ffmpeg("-i", source, "-fps_mode", "passthrough", "-frames:v", frames, "-vf", f"crop={crop}{extra_filters},format=gbrp",
+    ffmpeg("-i", source, "-fps_mode", "passthrough", "-frames:v", frames, "-vf",
+           f"trim=start_frame={start},setpts=PTS-STARTPTS,crop={crop},format=gbrp",
            "-an", "-c:v", "ffv1", path)
     return path
 
@@ -136,7 +137,8 @@ def test_whole_clip_context_equals_full_sequence(tmp_path, tiny_model):
 
 def test_splice_is_one_cut_and_parts_run_separately(tmp_path, tiny_model):
     a = rgb_clip(tmp_path / "a.mkv", MEDIA / "vtest.avi", 12, "64:48:400:300")
-    b = rgb_clip(tmp_path / "b.mkv", MEDIA / "Megamind.avi", 9, "64:48:300:200")
+    # Megamind.avi 100-108 lies inside one shot (its cuts are at 1, 98, 154 and 200).
+    b = rgb_clip(tmp_path / "b.mkv", MEDIA / "Megamind.avi", 9, "64:48:300:200", start=100)
     spliced = tmp_path / "ab.mkv"
     (tmp_path / "list.txt").write_text(f"file '{a}'\nfile '{b}'\n")
     ffmpeg("-f", "concat", "-safe", "0", "-i", tmp_path / "list.txt", "-c", "copy", spliced)
