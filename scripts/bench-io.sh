@@ -23,13 +23,20 @@ ffmpeg -v error -nostdin -y -i "$input" -frames:v "$frames" -an -sn \
     -vf "scale=$((4 * w)):$((4 * h)):flags=lanczos,format=yuv422p10le" \
     -c:v prores_ks -profile:v hq "$tmp/ffmpeg.mov"
 t1=$(now)
+# vsrup's ProRes default is a fixed quantiser (docs/ENCODERS.md): measure ffmpeg that way too.
+ffmpeg -v error -nostdin -y -i "$input" -frames:v "$frames" -an -sn \
+    -vf "scale=$((4 * w)):$((4 * h)):flags=lanczos,format=yuv422p10le" \
+    -c:v prores_ks -profile:v hq -q:v 1 "$tmp/ffmpeg_q1.mov"
+t1q=$(now)
 "$vsrup" -q -y -i "$input" -o "$tmp/vsrup.mov" -m lanczos --frames "$frames" --no-audio
 t2=$(now)
 
 ff=$(rate "$frames" "$t0" "$t1")
-vs=$(rate "$frames" "$t1" "$t2")
+ffq=$(rate "$frames" "$t1" "$t1q")
+vs=$(rate "$frames" "$t1q" "$t2")
 echo "input: $input (${w}x${h}), $frames frames -> $((4 * w))x$((4 * h)) ProRes 422 HQ"
 echo "machine: $(nproc) cores, $(uname -m), $(ffmpeg -version | head -1 | cut -d' ' -f1-3)"
 printf "%-40s %8s fps  %s bytes\n" "ffmpeg scale=lanczos + prores_ks hq" "$ff" "$(stat -c %s "$tmp/ffmpeg.mov")"
+printf "%-40s %8s fps  %s bytes\n" "ffmpeg ... prores_ks hq -q:v 1" "$ffq" "$(stat -c %s "$tmp/ffmpeg_q1.mov")"
 printf "%-40s %8s fps  %s bytes\n" "vsrup -m lanczos (prores hq)" "$vs" "$(stat -c %s "$tmp/vsrup.mov")"
-echo "$vs $ff" | awk '{ printf "ratio vsrup/ffmpeg: %.2f\n", $1 / $2 }'
+echo "$vs $ff $ffq" | awk '{ printf "ratio vsrup/ffmpeg: %.2f (default rate control), %.2f (same quantiser)\n", $1 / $2, $1 / $3 }'
