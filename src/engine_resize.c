@@ -100,7 +100,7 @@ static int resize_open(vsr_engine *engine, const vsr_engine_options *options, vs
     r->workers = calloc(r->nworkers, sizeof(*r->workers));
     if (!r->workers)
         goto oom;
-    int flags = (lanczos ? SWS_LANCZOS : SWS_BICUBIC) | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
+    int flags = lanczos ? SWS_LANCZOS : SWS_BICUBIC;
     for (int i = 0; i < r->nworkers; i++) {
         resize_worker *w = &r->workers[i];
         if (scale == 1)
