@@ -169,6 +169,8 @@ static void window_drop_before(frame_window *w, int64_t index)
     int n = 0;
     while (n < w->len && w->base + n < index)
         lr_frame_free(w->frames[n++]);
+    if (n == 0)
+        return;
     memmove(w->frames, w->frames + n, (w->len - n) * sizeof(*w->frames));
     w->len -= n;
     w->base += n;
