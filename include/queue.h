@@ -14,5 +14,7 @@ int vsr_queue_pop(vsr_queue *queue, void **item);
 void vsr_queue_end(vsr_queue *queue);
 /* Stop both sides now: blocked and later calls return -1. */
 void vsr_queue_cancel(vsr_queue *queue);
+/* After both sides are done: frees what is still queued with free_item. */
+void vsr_queue_drain(vsr_queue *queue, void (*free_item)(void *item));
 
 #endif

@@ -84,6 +84,11 @@ static void lr_frame_free(lr_frame *f)
     }
 }
 
+static void lr_frame_free_item(void *item)
+{
+    lr_frame_free(item);
+}
+
 static void copy_packet(void *opaque, AVPacket *packet, const AVStream *stream)
 {
     reader_ctx *ctx = opaque;
@@ -409,6 +414,7 @@ static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
     if (!ok || *s->stop)
         vsr_queue_cancel(s->queue);
     pthread_join(thread, NULL);
+    vsr_queue_drain(s->queue, lr_frame_free_item); /* frames read but never run (stopped) */
     vsr_reader_stats stats = vsr_reader_stats_get(rc->reader);
     r->frames_in = stats.frames;
     r->damaged_frames = stats.damaged_frames;

@@ -96,3 +96,13 @@ void vsr_queue_cancel(vsr_queue *q)
 {
     queue_set(q, &q->cancelled);
 }
+
+void vsr_queue_drain(vsr_queue *q, void (*free_item)(void *item))
+{
+    pthread_mutex_lock(&q->lock);
+    for (; q->count > 0; q->count--) {
+        free_item(q->items[q->head]);
+        q->head = (q->head + 1) % q->capacity;
+    }
+    pthread_mutex_unlock(&q->lock);
+}
