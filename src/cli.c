@@ -109,8 +109,8 @@ void vsr_cli_usage(void)
 
 static void print_version(void)
 {
-    printf("vsrup %s\nFFmpeg %s (libavcodec %s, libavformat %s)\n", VSR_VERSION,
-           av_version_info(), AV_STRINGIFY(LIBAVCODEC_VERSION), AV_STRINGIFY(LIBAVFORMAT_VERSION));
+    printf("vsrup %s\nFFmpeg %s (libavcodec %s, libavformat %s)\n", VSR_VERSION, av_version_info(),
+           AV_STRINGIFY(LIBAVCODEC_VERSION), AV_STRINGIFY(LIBAVFORMAT_VERSION));
 #ifdef VSR_HAVE_TORCH
     puts("TorchScript engine: yes");
 #else
