@@ -342,8 +342,9 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse(argv)
     if args.pipeline == "monitor":
-        print(json.dumps(run_monitor(args)), flush=True)
-        return 0
+        result = run_monitor(args)
+        print(json.dumps(result), flush=True)
+        return result["returncode"]
     device = torch.device(args.device)
     if args.crop:
         crop = tuple(int(v) for v in args.crop.split("x"))
