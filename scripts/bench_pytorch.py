@@ -188,7 +188,9 @@ def run_reference(args: argparse.Namespace, device: torch.device, frames: List[n
                 continue
             for t in range(out.shape[0]):
                 img = (out[t].clamp(0, 1) * 255.0).round().byte().permute(1, 2, 0).numpy()
-                Image.fromarray(img).save(os.path.join(args.output, f"{written:08d}.png"))
+                # level 1: OpenCV's default, which the demos' mmcv.imwrite uses
+                Image.fromarray(img).save(os.path.join(args.output, f"{written:08d}.png"),
+                                          compress_level=1)
                 written += 1
     return {"frames": written, "dcn": "torchvision.ops.deform_conv2d", "dcn_calls": count(),
             "precision": "fp32", "chunk_used": chunk}
@@ -304,12 +306,74 @@ def run_monitor(args: argparse.Namespace) -> dict:
             "gpu_busy": gpu.busy_fraction(), "gpu_mem_peak_mib": gpu.memory_peak_mib()}
 
 
+def load_result(folder: str, name: str) -> Optional[dict]:
+    path = os.path.join(folder, name + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def fmt(value: Optional[float], digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def table(args: argparse.Namespace) -> str:
+    """Markdown report of the four measurements gpu-bench.sh stored."""
+    rows = [load_result(args.results, n) for n in ("1-reference", "2-best", "3-model-only")]
+    monitor = load_result(args.results, "4-vsrup")
+    report = load_result(args.results, "4-vsrup-report")
+    vsrup = None
+    if monitor and report and monitor["returncode"] == 0:
+        vsrup = {"frames": report["frames_out"], "fps": report["fps"],
+                 "gpu_mem_peak_mib": None, "gpu_mem_used_peak_mib": monitor["gpu_mem_peak_mib"],
+                 "gpu_busy": monitor["gpu_busy"], "precision": report["precision"],
+                 "chunk": report["chunk"], "overlap": report["overlap"]}
+    rows.append(vsrup)
+    names = ["1. reference: eager FP32, whole chunks, PNG per frame",
+             "2. best PyTorch: torchvision DCN, FP16 autocast, ProRes HQ pipe",
+             "3. vsrup model-only (TorchScript, engine settings)",
+             "4. vsrup end to end, ProRes HQ"]
+    gpu = "no GPU"
+    if torch.cuda.is_available():
+        gpu = torch.cuda.get_device_name(0)
+    lines = [f"## {time.strftime('%Y-%m-%d %H:%M %Z')}: {gpu}, torch {torch.__version__} "
+             f"(CUDA {torch.version.cuda}), {os.cpu_count()} CPU threads", "",
+             f"Command: `{args.command}`", "",
+             "| pipeline | frames | chunk/overlap | precision | fps | GPU mem peak: allocated / "
+             "nvidia-smi used (MiB) | GPU busy |", "|---|---|---|---|---|---|---|"]
+    for name, r in zip(names, rows):
+        if r is None:
+            lines.append(f"| {name} | failed or not run | | | | | |")
+            continue
+        overlap = r.get("overlap", 0)
+        lines.append(f"| {name} | {r['frames']} | {r.get('chunk_used', r['chunk'])}/{overlap} | "
+                     f"{r.get('precision', '')} | {fmt(r['fps'], 2)} | "
+                     f"{fmt(r['gpu_mem_peak_mib'], 0)} / {fmt(r['gpu_mem_used_peak_mib'], 0)} | "
+                     f"{fmt(r['gpu_busy'], 2)} |")
+    fps = [r["fps"] if r else None for r in rows]
+    lines.append("")
+    checks = [("4 >= 40 fps", fps[3], 40.0),
+              ("4/3 >= 0.95", fps[3] / fps[2] if fps[3] and fps[2] else None, 0.95),
+              ("4/2 >= 2", fps[3] / fps[1] if fps[3] and fps[1] else None, 2.0)]
+    for label, value, goal in checks:
+        verdict = "n/a" if value is None else ("met" if value >= goal else "NOT met")
+        lines.append(f"- {label}: {fmt(value, 3)} ({verdict})")
+    lines.append("")
+    lines.append("fps 1-3 count decode to last output (model build excluded); 4 is vsrup's "
+                 "own seconds.total (model load included). Model-only excludes decode and "
+                 "host copies. Allocated = torch.cuda.max_memory_allocated (n/a for vsrup).")
+    return "\n".join(lines)
+
+
 PIPELINES = {"reference": run_reference, "best": run_best, "model-only": run_model_only}
 
 
 def parse(argv: Optional[List[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("pipeline", choices=sorted(PIPELINES) + ["monitor"])
+    p.add_argument("pipeline", choices=sorted(PIPELINES) + ["monitor", "table"])
+    p.add_argument("--results", help="table: folder of the JSON results")
+    p.add_argument("--command", default="", help="table: the command to record")
     p.add_argument("--input", help="video clip (decoded with the ffmpeg CLI)")
     p.add_argument("--output", help="reference: PNG folder; best: .mov file")
     p.add_argument("--model", help="model-only: TorchScript file from models/export.py")
@@ -329,7 +393,10 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
     command = argv[argv.index("--") + 1:] if "--" in argv else []
     args = p.parse_args(argv[:len(argv) - len(command) - (1 if command else 0)])
     args.command = command  # monitor: the command after --
-    if args.pipeline == "monitor":
+    if args.pipeline == "table":
+        if not args.results:
+            p.error("table needs --results")
+    elif args.pipeline == "monitor":
         if not args.command:
             p.error("monitor needs a command after --")
     elif not args.input or (args.pipeline != "model-only" and not args.output) or \
@@ -341,6 +408,9 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse(argv)
+    if args.pipeline == "table":
+        print(table(args))
+        return 0
     if args.pipeline == "monitor":
         result = run_monitor(args)
         print(json.dumps(result), flush=True)

@@ -139,3 +139,27 @@ def test_monitor_reports_the_command(bench, capsys):
     assert bench.main(["monitor", "--", "sh", "-c", "exit 3"]) == 3
     r = json.loads(capsys.readouterr().out)
     assert r["returncode"] == 3 and r["pipeline"] == "monitor" and r["seconds"] >= 0
+
+
+def test_table_ratios(bench, capsys, tmp_path):
+    """The table divides vsrup's own fps by the other rows' and judges the goals."""
+    def put(name, **fields):
+        (tmp_path / f"{name}.json").write_text(json.dumps(fields))
+
+    common = {"chunk": 96, "overlap": 8, "gpu_mem_peak_mib": 1000.0,
+              "gpu_mem_used_peak_mib": 2000.0, "gpu_busy": 0.5, "precision": "x"}
+    put("1-reference", frames=96, fps=2.0, **common)
+    put("2-best", frames=192, fps=10.0, **common)
+    put("3-model-only", frames=192, fps=50.0, **common)
+    put("4-vsrup", returncode=0, seconds=5.0, gpu_busy=0.9, gpu_mem_peak_mib=3000.0)
+    put("4-vsrup-report", frames_out=192, fps=48.0, precision="float16", chunk=96, overlap=8)
+    assert bench.main(["table", "--results", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "- 4 >= 40 fps: 48.000 (met)" in text
+    assert "- 4/3 >= 0.95: 0.960 (met)" in text
+    assert "- 4/2 >= 2: 4.800 (met)" in text
+    assert "| 48.00 | n/a / 3000 | 0.90 |" in text
+    os.remove(tmp_path / "2-best.json")
+    assert bench.main(["table", "--results", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "failed or not run" in text and "- 4/2 >= 2: n/a (n/a)" in text
