@@ -14,9 +14,9 @@ mkdir -p "$(dirname "$output")"
 
 model=lanczos
 frames=""
-if scripts/fetch-esrgan.sh medium-x4; then
-    model=models/out/esrgan-medium-x4.pt
-    frames="--frames 24" # a trained model on a CPU: a short excerpt
+if scripts/fetch-esrgan.sh slim-x4; then
+    model=models/out/esrgan-slim-x4.pt
+    frames="--frames 4" # a trained model on a CPU is slow (about 20 s a frame on 2 cores)
 else
     echo "could not fetch the ESRGAN model (offline?): using the built-in lanczos resize"
 fi
