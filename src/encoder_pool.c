@@ -5,9 +5,10 @@
  */
 #include "encoder_pool.h"
 
+#include "clock.h"
+
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
 enum job_state { JOB_FREE, JOB_QUEUED, JOB_ENCODING, JOB_DONE };
 
@@ -41,13 +42,6 @@ struct vsr_encoder_pool {
     int count;
 };
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* One frame in, one packet out: these encoders have no delay without frame threads. */
 static int encode_one(AVCodecContext *context, const AVFrame *frame, AVPacket *packet)
 {
@@ -72,9 +66,9 @@ static void *worker_main(void *arg)
         j->state = JOB_ENCODING;
         pthread_mutex_unlock(&pool->lock);
 
-        double start = now_seconds();
+        double start = vsr_seconds();
         int error = encode_one(w->context, j->frame, j->packet);
-        double seconds = now_seconds() - start;
+        double seconds = vsr_seconds() - start;
         av_frame_free(&j->frame);
 
         pthread_mutex_lock(&pool->lock);

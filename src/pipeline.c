@@ -6,12 +6,13 @@
  */
 #include "pipeline.h"
 
+#include "clock.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libavutil/pixdesc.h>
@@ -69,13 +70,6 @@ typedef struct run_state {
     vsr_err err;
 } run_state;
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void lr_frame_free(lr_frame *f)
 {
     if (f) {
@@ -106,7 +100,7 @@ static void *reader_thread(void *arg)
         vsr_err_set(&ctx->err, "out of memory");
     }
     while (frame && !*ctx->stop) {
-        double t0 = now_seconds();
+        double t0 = vsr_seconds();
         int ret = vsr_reader_next(ctx->reader, frame, &ctx->err);
         if (ret <= 0) {
             ctx->failed = ret < 0;
@@ -138,7 +132,7 @@ static void *reader_thread(void *arg)
             f->cut = vsr_scenecut_push(ctx->detector, f->rgb);
         else if (ctx->cut_file)
             f->cut = vsr_cut_list_contains(ctx->cut_file, f->index);
-        ctx->seconds += now_seconds() - t0;
+        ctx->seconds += vsr_seconds() - t0;
         if (vsr_queue_push(ctx->queue, f) < 0) {
             lr_frame_free(f);
             break;
@@ -255,10 +249,10 @@ static int run_chunk(run_state *s, const vsr_chunk *c)
             planes[i].linesize[p] = out[i]->linesize[p];
         }
     }
-    double t0 = now_seconds();
+    double t0 = vsr_seconds();
     int ret = s->engine->ops->run(s->engine, in, n_in, (int)(c->keep_begin - c->context_begin),
                                   keep_count, planes, &s->err);
-    s->report->seconds_engine += now_seconds() - t0;
+    s->report->seconds_engine += vsr_seconds() - t0;
     if (ret < 0) {
         free_frames(out, keep_count);
         return ret;
@@ -458,7 +452,7 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     reader_ctx rc = {.stop = stop};
     vsr_cut_list cut_file = {0};
     int exit_code = VSR_EXIT_FAILURE;
-    double t0 = now_seconds();
+    double t0 = vsr_seconds();
     report->input = job->input;
 
     if (check_output(job, &s.err) < 0)
@@ -510,7 +504,7 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     exit_code = finish(&s, &rc, thread, ok);
 
 done:
-    report->seconds_total = now_seconds() - t0;
+    report->seconds_total = vsr_seconds() - t0;
     report->exit_code = exit_code;
     if (exit_code == VSR_EXIT_FAILURE)
         snprintf(report->error, sizeof(report->error), "%s", s.err.msg);

@@ -1,27 +1,21 @@
 #include "progress.h"
 
-#include <stdio.h>
-#include <time.h>
-#include <unistd.h>
+#include "clock.h"
 
-static double monotonic_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include <stdio.h>
+#include <unistd.h>
 
 void vsr_progress_init(vsr_progress *p, int64_t total, int wanted)
 {
     *p = (vsr_progress){.enabled = wanted && isatty(STDERR_FILENO), .total = total};
-    p->start = p->last_print = monotonic_seconds();
+    p->start = p->last_print = vsr_seconds();
 }
 
 void vsr_progress_update(vsr_progress *p, int64_t done, int final)
 {
     if (!p->enabled)
         return;
-    double now = monotonic_seconds();
+    double now = vsr_seconds();
     if (!final && now - p->last_print < 0.25)
         return;
     if (final && !p->printed)
