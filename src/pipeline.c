@@ -6,8 +6,6 @@
  */
 #include "pipeline.h"
 
-#include "clock.h"
-
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +15,7 @@
 
 #include <libavutil/pixdesc.h>
 
+#include "clock.h"
 #include "colour.h"
 #include "log.h"
 #include "plan.h"
