@@ -29,6 +29,8 @@ int vsr_colour_matrix_coefficients(enum AVColorSpace matrix, double *kr, double 
 
 /* Layout of an encoder pixel format: YUV as BT.709 limited, RGB as full range. */
 int vsr_colour_layout(enum AVPixelFormat fmt, vsr_pixel_layout *layout);
+/* The pixel format of a layout (matrix and range aside); AV_PIX_FMT_NONE if none. */
+enum AVPixelFormat vsr_colour_layout_format(const vsr_pixel_layout *layout);
 
 /* Reads frames of one size and format into planar float RGB; reusable between frames. */
 typedef struct vsr_frame_reader vsr_frame_reader;

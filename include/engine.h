@@ -67,8 +67,16 @@ struct vsr_engine {
 int vsr_engine_open(vsr_engine **engine, const vsr_engine_options *options, vsr_err *err);
 void vsr_engine_close(vsr_engine **engine);
 
+/*
+ * Where the TorchScript engine module (vsrup_torch.so, built with libtorch) is: the
+ * VSRUP_TORCH_MODULE variable, else next to the program, else ../lib/vsrup. VSR_OK if found.
+ */
+int vsr_engine_torch_module(char *path, size_t size);
+/* Loads that module once and returns its vtable; NULL with a message if it cannot. */
+const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err);
+
 extern const vsr_engine_ops vsr_engine_resize_ops;
-/* Present when built with libtorch (VSR_HAVE_TORCH). */
+/* Defined by the module, looked up with dlsym. */
 extern const vsr_engine_ops vsr_engine_torch_ops;
 
 #ifdef __cplusplus

@@ -14,6 +14,7 @@
 #include <libavformat/version.h>
 #include <libavutil/avutil.h>
 
+#include "engine.h"
 #include "plan.h"
 
 enum {
@@ -112,7 +113,11 @@ static void print_version(void)
     printf("vsrup %s\nFFmpeg %s (libavcodec %s, libavformat %s)\n", VSR_VERSION, av_version_info(),
            AV_STRINGIFY(LIBAVCODEC_VERSION), AV_STRINGIFY(LIBAVFORMAT_VERSION));
 #ifdef VSR_HAVE_TORCH
-    puts("TorchScript engine: yes");
+    char module[4096];
+    if (vsr_engine_torch_module(module, sizeof(module)) == VSR_OK)
+        printf("TorchScript engine: %s\n", module);
+    else
+        puts("TorchScript engine: no (vsrup_torch.so not found)");
 #else
     puts("TorchScript engine: no (built without libtorch)");
 #endif

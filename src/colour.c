@@ -78,30 +78,41 @@ int vsr_colour_matrix_coefficients(enum AVColorSpace matrix, double *kr, double 
     }
 }
 
+/* The encoder formats the engines can fill, and their layouts. */
+static const struct {
+    enum AVPixelFormat fmt;
+    int rgb, bits, chroma_w_shift;
+} layouts[] = {
+    {AV_PIX_FMT_YUV422P, 0, 8, 1},      {AV_PIX_FMT_YUV444P, 0, 8, 0},
+    {AV_PIX_FMT_YUV422P10LE, 0, 10, 1}, {AV_PIX_FMT_YUV444P10LE, 0, 10, 0},
+    {AV_PIX_FMT_YUV422P12LE, 0, 12, 1}, {AV_PIX_FMT_YUV444P12LE, 0, 12, 0},
+    {AV_PIX_FMT_YUV444P16LE, 0, 16, 0}, {AV_PIX_FMT_GBRP10LE, 1, 10, 0},
+    {AV_PIX_FMT_GBRP12LE, 1, 12, 0},    {AV_PIX_FMT_GBRP16LE, 1, 16, 0},
+};
+
 int vsr_colour_layout(enum AVPixelFormat fmt, vsr_pixel_layout *layout)
 {
-    static const struct {
-        enum AVPixelFormat fmt;
-        int rgb, bits, chroma_w_shift;
-    } table[] = {
-        {AV_PIX_FMT_YUV422P, 0, 8, 1},      {AV_PIX_FMT_YUV444P, 0, 8, 0},
-        {AV_PIX_FMT_YUV422P10LE, 0, 10, 1}, {AV_PIX_FMT_YUV444P10LE, 0, 10, 0},
-        {AV_PIX_FMT_YUV422P12LE, 0, 12, 1}, {AV_PIX_FMT_YUV444P12LE, 0, 12, 0},
-        {AV_PIX_FMT_GBRP10LE, 1, 10, 0},    {AV_PIX_FMT_GBRP12LE, 1, 12, 0},
-        {AV_PIX_FMT_GBRP16LE, 1, 16, 0},
-    };
-    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-        if (table[i].fmt != fmt)
+    for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+        if (layouts[i].fmt != fmt)
             continue;
-        *layout = (vsr_pixel_layout){.rgb = table[i].rgb,
-                                     .bits = table[i].bits,
-                                     .chroma_w_shift = table[i].chroma_w_shift,
-                                     .full_range = table[i].rgb,
+        *layout = (vsr_pixel_layout){.rgb = layouts[i].rgb,
+                                     .bits = layouts[i].bits,
+                                     .chroma_w_shift = layouts[i].chroma_w_shift,
+                                     .full_range = layouts[i].rgb,
                                      .kr = 0.2126,
                                      .kb = 0.0722};
         return VSR_OK;
     }
     return VSR_ERROR;
+}
+
+enum AVPixelFormat vsr_colour_layout_format(const vsr_pixel_layout *layout)
+{
+    for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+        if (layouts[i].rgb == layout->rgb && layouts[i].bits == layout->bits &&
+            layouts[i].chroma_w_shift == layout->chroma_w_shift)
+            return layouts[i].fmt;
+    return AV_PIX_FMT_NONE;
 }
 
 void vsr_colour_rgb_to_ycbcr(double kr, double kb, const double rgb[3], double ycbcr[3])

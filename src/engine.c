@@ -1,28 +1,91 @@
 /* Engine registry: a built-in resize by name, otherwise a TorchScript file. */
 #include "engine.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static const vsr_engine_ops *engine_ops_for(const char *model)
-{
-    if (!strcmp(model, "bicubic") || !strcmp(model, "lanczos"))
-        return &vsr_engine_resize_ops;
 #ifdef VSR_HAVE_TORCH
-    return &vsr_engine_torch_ops;
-#else
-    return NULL;
-#endif
+#include <dlfcn.h>
+
+#define TORCH_MODULE_NAME "vsrup_torch.so"
+
+int vsr_engine_torch_module(char *path, size_t size)
+{
+    const char *env = getenv("VSRUP_TORCH_MODULE");
+    if (env && *env) {
+        snprintf(path, size, "%s", env);
+        return access(path, R_OK) == 0 ? VSR_OK : VSR_ERROR;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return VSR_ERROR;
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    /* Next to the program in a build tree, in ../lib/vsrup once installed. */
+    static const char *const dirs[] = {"", "/../lib/vsrup"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        snprintf(path, size, "%s%s/%s", exe, dirs[i], TORCH_MODULE_NAME);
+        if (access(path, R_OK) == 0)
+            return VSR_OK;
+    }
+    return VSR_ERROR;
 }
+
+/* Loaded once, never unloaded (libtorch does not support it). Called from one thread. */
+const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err)
+{
+    static const vsr_engine_ops *ops;
+    if (ops)
+        return ops;
+    char path[PATH_MAX];
+    if (vsr_engine_torch_module(path, sizeof(path)) < 0) {
+        vsr_err_set(err,
+                    "%s not found next to vsrup or in ../lib/vsrup (or VSRUP_TORCH_MODULE): "
+                    "the TorchScript engine is not installed",
+                    TORCH_MODULE_NAME);
+        return NULL;
+    }
+    void *module = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (module)
+        ops = dlsym(module, "vsr_engine_torch_ops");
+    if (!ops)
+        vsr_err_set(err, "%s: cannot load the TorchScript engine: %s", path, dlerror());
+    return ops;
+}
+#else
+int vsr_engine_torch_module(char *path, size_t size)
+{
+    (void)path;
+    (void)size;
+    return VSR_ERROR;
+}
+
+const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err)
+{
+    vsr_err_set(err, "this vsrup was built without libtorch, so only the built-in models "
+                     "bicubic and lanczos are available");
+    return NULL;
+}
+#endif
 
 int vsr_engine_open(vsr_engine **engine, const vsr_engine_options *options, vsr_err *err)
 {
-    const vsr_engine_ops *ops = engine_ops_for(options->model);
-    if (!ops) {
-        vsr_err_set(err,
-                    "%s: this vsrup was built without libtorch, so only the built-in "
-                    "models bicubic and lanczos are available",
-                    options->model);
+    const vsr_engine_ops *ops;
+    if (!strcmp(options->model, "bicubic") || !strcmp(options->model, "lanczos")) {
+        ops = &vsr_engine_resize_ops;
+    } else if (access(options->model, R_OK) < 0) {
+        /* Said before the engine's libraries are loaded, which takes a while. */
+        vsr_err_set(err, "%s: %s", options->model, strerror(errno));
+        return VSR_ERROR;
+    } else if (!(ops = vsr_engine_torch_load(err))) {
+        char reason[sizeof(err->msg)];
+        snprintf(reason, sizeof(reason), "%s", err->msg);
+        vsr_err_set(err, "%s: %s", options->model, reason);
         return VSR_ERROR;
     }
     vsr_engine *e = calloc(1, sizeof(*e));

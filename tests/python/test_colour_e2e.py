@@ -11,7 +11,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from vsrtest import decode_raw, video_stream, vsrup
+from vsrtest import MEDIA, decode_raw, ffmpeg, video_stream, vsrup
 
 W, H = 256, 64
 MATRICES = {"bt709": (0.2126, 0.0722), "smpte170m": (0.299, 0.114)}
@@ -131,3 +131,71 @@ def test_colour_subsampled_bars(tmp_path, pix_fmt_in):
     err = np.abs(got - want)[:, interior]
     assert err.max() <= 2, f"max error {err.max():.3f} in flat areas"
     assert err.mean() <= 0.5
+
+
+def bar_interiors(h, w, margin_y, margin_x):
+    """Mask of the bars' flat insides, `margin` samples away from every bar edge."""
+    interior = np.zeros((h, w), bool)
+    for i in range(8):
+        x0, x1 = i * w // 8 + margin_x, (i + 1) * w // 8 - margin_x
+        interior[margin_y:h // 2 - margin_y, x0:x1] = True
+        interior[h // 2 + margin_y:h - margin_y, x0:x1] = True
+    return interior
+
+
+@pytest.mark.parametrize("model", ["bicubic", "lanczos"])
+@pytest.mark.parametrize("pix_fmt_out", ["yuv422p10le", "gbrp16le"])
+def test_colour_resized_bars(tmp_path, model, pix_fmt_out):
+    """The built-in engines at 4x resize integer planes in the output's matrix: flat areas of
+    an SD (BT.601) source must still come out as the float reference says."""
+    kr, kb = MATRICES["smpte170m"]
+    codes = pattern("bars", kr, kb, 8, False)
+    src = tmp_path / "src.mkv"
+    make_source(src, codes, 8, "smpte170m", False, "yuv444p")
+    out = tmp_path / "out.mkv"
+    vsrup("-i", src, "-o", out, "-m", model, "--pix-fmt", pix_fmt_out, "-q")
+    rgb = np.clip(ycbcr_to_rgb(from_codes(codes, 8, False), kr, kb), 0, 1)
+    rgb = rgb.repeat(4, axis=1).repeat(4, axis=2)
+    if pix_fmt_out == "gbrp16le":
+        got = decode_raw(out, "gbrp16le", 4 * W, 4 * H, 3, np.uint16)[0].astype(np.float64)
+        want = np.stack([rgb[1], rgb[2], rgb[0]]) * 65535
+        unit = 64  # a 10-bit code in 16-bit units
+    else:
+        got = decode_raw(out, "yuv444p10le", 4 * W, 4 * H, 3, np.uint16)[0].astype(np.float64)
+        want = rgb_to_ycbcr(rgb, 0.2126, 0.0722)
+        want = np.stack([(16 + 219 * want[0]) * 4, (128 + 224 * want[1]) * 4,
+                         (128 + 224 * want[2]) * 4])
+        unit = 1
+    err = np.abs(got - want)[:, bar_interiors(4 * H, 4 * W, 16, 16)] / unit
+    assert err.max() <= 2, f"max error {err.max():.3f} 10-bit codes in flat areas"
+    assert err.mean() <= 0.5
+
+
+def test_lanczos_matches_ffmpeg_on_film(tmp_path):
+    """Real footage, BT.709-tagged 10-bit 4:4:4: vsrup's lanczos 4x equals ffmpeg's
+    `scale=flags=lanczos` (an independent pipeline: FFmpeg's own reading, no float R'G'B').
+    The source goes through RGB first so it lies inside the R'G'B' cube: vsrup clips
+    out-of-gamut Y'CbCr (colour.h), ffmpeg does not, and that is not what is tested here."""
+    src = tmp_path / "src.mkv"
+    ffmpeg("-i", MEDIA / "Megamind.avi", "-an", "-vf",
+           "select=between(n\\,120\\,122),format=gbrp10le,"
+           "scale=out_color_matrix=bt709:out_range=tv,format=yuv444p10le",
+           "-frames:v", "3", "-c:v", "ffv1", "-colorspace", "bt709", "-color_primaries", "bt709",
+           "-color_trc", "bt709", "-color_range", "tv", src)
+    w, h = 4 * 720, 4 * 528
+    out = tmp_path / "vsrup.mkv"
+    vsrup("-i", src, "-o", out, "-m", "lanczos", "--pix-fmt", "yuv422p10le", "-q")
+    ref = tmp_path / "ffmpeg.mkv"
+    ffmpeg("-i", src, "-vf", f"scale={w}:{h}:flags=lanczos,format=yuv422p10le", "-c:v", "ffv1",
+           ref)
+
+    def planes(path):
+        raw = decode_raw(path, "yuv422p10le", w, 2 * h, 1, np.uint16)  # Y, then Cb and Cr
+        assert raw.shape[0] == 3
+        return raw[:, 0, :h].astype(np.int32), raw[:, 0, h:].astype(np.int32)
+
+    (got_y, got_c), (want_y, want_c) = planes(out), planes(ref)
+    for name, got, want in (("luma", got_y, want_y), ("chroma", got_c, want_c)):
+        err = np.abs(got - want)
+        assert err.mean() <= 0.05, f"mean {name} difference {err.mean():.3f} 10-bit codes"
+        assert err.max() <= 4, f"{name} differs by {err.max()} codes"

@@ -23,6 +23,7 @@ typedef struct test_case {
 } test_case;
 
 static char fixtures[64];
+static const vsr_engine_ops *torch; /* the loaded module's vtable */
 
 /*
  * LeakSanitizer hook (unused without -fsanitize): libtorch 1.13 leaks its zip reader state
@@ -171,7 +172,7 @@ static void run_case(const test_case *c, const char *device, int cuda_graphs, in
     vsr_engine engine = {0};
     vsr_err err = {{0}};
     vsr_engine_options o = case_options(c, model_path, device, cuda_graphs);
-    int ret = vsr_engine_torch_ops.open(&engine, &o, &err);
+    int ret = torch->open(&engine, &o, &err);
     CHECK(ret == VSR_OK, "%s: open failed: %s", label, err.msg);
     if (ret != VSR_OK)
         goto done;
@@ -181,14 +182,13 @@ static void run_case(const test_case *c, const char *device, int cuda_graphs, in
     for (int r = 0; r < repeats; r++) {
         frame_buffers fb;
         alloc_frames(&fb, c, engine.info.scale);
-        ret = vsr_engine_torch_ops.run(&engine, in, c->n, c->keep_begin, c->keep_count, fb.planes,
-                                       &err);
+        ret = torch->run(&engine, in, c->n, c->keep_begin, c->keep_count, fb.planes, &err);
         CHECK(ret == VSR_OK, "%s: run failed: %s", label, err.msg);
         if (ret == VSR_OK)
             compare(c, &fb, expected, expected_size, label);
         free_frames(&fb, c->keep_count);
     }
-    vsr_engine_torch_ops.close(&engine);
+    torch->close(&engine);
     CHECK(engine.priv == NULL, "%s: close left priv set", label);
 done:
     free(input);
@@ -232,10 +232,10 @@ static void expect_open_error(const char *file, const char *device, enum vsr_pre
                             .in_w = 64,
                             .in_h = 48,
                             .out_layout = yuv422p10};
-    int ret = vsr_engine_torch_ops.open(&engine, &o, &err);
+    int ret = torch->open(&engine, &o, &err);
     CHECK(ret == VSR_ERROR, "%s: open should fail", file);
     if (ret == VSR_OK) {
-        vsr_engine_torch_ops.close(&engine);
+        torch->close(&engine);
         return;
     }
     CHECK(strstr(err.msg, needle) != NULL, "%s: message \"%s\" lacks \"%s\"", file, err.msg,
@@ -254,10 +254,10 @@ static int cuda_available(void)
     vsr_err err = {{0}};
     vsr_engine_options o = {
         .model = path, .threads = 1, .in_w = 64, .in_h = 48, .out_layout = yuv422p10};
-    if (vsr_engine_torch_ops.open(&engine, &o, &err) != VSR_OK)
+    if (torch->open(&engine, &o, &err) != VSR_OK)
         return 0;
     int cuda = strncmp(engine.info.device, "cuda", 4) == 0;
-    vsr_engine_torch_ops.close(&engine);
+    torch->close(&engine);
     return cuda;
 }
 
@@ -294,7 +294,7 @@ static void test_info_and_bad_runs(void)
                             .in_w = 64,
                             .in_h = 48,
                             .out_layout = yuv422p10};
-    int ret = vsr_engine_torch_ops.open(&engine, &o, &err);
+    int ret = torch->open(&engine, &o, &err);
     CHECK(ret == VSR_OK, "open tiny_f16.pt: %s", err.msg);
     if (ret != VSR_OK)
         return;
@@ -313,16 +313,22 @@ static void test_info_and_bad_runs(void)
     const float *in[2] = {frame, frame};
     vsr_planes out[2];
     memset(out, 0, sizeof(out));
-    ret = vsr_engine_torch_ops.run(&engine, in, 2, 1, 2, out, &err);
+    ret = torch->run(&engine, in, 2, 1, 2, out, &err);
     CHECK(ret == VSR_ERROR && strstr(err.msg, "bad chunk"), "keep past the chunk: %d %s", ret,
           err.msg);
-    ret = vsr_engine_torch_ops.run(&engine, in, 2, 0, 1, out, &err);
+    ret = torch->run(&engine, in, 2, 0, 1, out, &err);
     CHECK(ret == VSR_ERROR && strstr(err.msg, "missing"), "no output planes: %d %s", ret, err.msg);
-    vsr_engine_torch_ops.close(&engine);
+    torch->close(&engine);
 }
 
 int main(void)
 {
+    vsr_err load_err = {{0}};
+    torch = vsr_engine_torch_load(&load_err);
+    if (!torch) {
+        CHECK(0, "%s", load_err.msg);
+        return check_summary();
+    }
     if (make_fixtures() != 0) {
         CHECK(0, "could not build the fixtures with tests/data/make_torch_engine_fixtures.py");
         return check_summary();
