@@ -13,8 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libavutil/buffer.h>
 #include <libavutil/pixdesc.h>
 
+#include "bigbuf.h"
 #include "clock.h"
 #include "colour.h"
 #include "log.h"
@@ -30,7 +32,8 @@
 #define READ_AHEAD 8
 
 typedef struct lr_frame {
-    float *rgb; /* 3 planes of in_w x in_h */
+    AVBufferRef *buf; /* from the reader's pool: big buffers freed per frame cost page faults */
+    float *rgb;       /* buf's data: 3 planes of in_w x in_h */
     int64_t index, pts;
     int cut; /* starts a new scene */
 } lr_frame;
@@ -42,6 +45,7 @@ typedef struct reader_ctx {
     vsr_scenecut *detector;
     const vsr_cut_list *cut_file;
     vsr_queue *queue;
+    AVBufferPool *rgb_pool;
     volatile sig_atomic_t *stop;
     int w, h;
     double seconds;
@@ -72,7 +76,7 @@ typedef struct run_state {
 static void lr_frame_free(lr_frame *f)
 {
     if (f) {
-        free(f->rgb);
+        av_buffer_unref(&f->buf);
         free(f);
     }
 }
@@ -112,9 +116,9 @@ static void *reader_thread(void *arg)
             break;
         }
         lr_frame *f = calloc(1, sizeof(*f));
-        if (f)
-            f->rgb = malloc(sizeof(float) * 3 * (size_t)ctx->w * ctx->h);
-        if (!f || !f->rgb) {
+        if (f && (f->buf = av_buffer_pool_get(ctx->rgb_pool)))
+            f->rgb = (float *)f->buf->data;
+        if (!f || !f->buf) {
             lr_frame_free(f);
             vsr_err_set(&ctx->err, "out of memory for frame %lld", (long long)index);
             ctx->failed = 1;
@@ -314,8 +318,11 @@ static int schedule(run_state *s, int chunk, int overlap)
 static void choose_chunk(const vsr_job *job, const vsr_engine_info *info, int *chunk, int *overlap)
 {
     if (!info->temporal) {
-        /* Frames are independent: small chunks keep latency and memory low. */
-        *chunk = job->chunk ? job->chunk : 8;
+        /* Frames are independent: small chunks keep latency and memory low. A GPU gains from
+         * batching a few frames; on the CPU one frame at a time lets the encoders start at
+         * once (bench-io.sh, docs/PERFORMANCE.md). */
+        int batch = strcmp(info->device, "cpu") ? 8 : 1;
+        *chunk = job->chunk ? job->chunk : batch;
         *overlap = 0;
         if (job->overlap > 0)
             vsr_log(VSR_LOG_INFO, "%s works frame by frame: --overlap ignored", info->name);
@@ -478,11 +485,13 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     rc.w = info->width;
     rc.h = info->height;
     rc.convert = vsr_frame_reader_alloc();
+    rc.rgb_pool = av_buffer_pool_init(sizeof(float) * 3 * (size_t)info->width * info->height,
+                                      vsr_bigbuf_alloc);
     if (s.engine->info.temporal && job->scene_cuts == VSR_SCENE_CUTS_AUTO)
         rc.detector = vsr_scenecut_alloc(info->width, info->height);
     rc.cut_file = job->scene_cuts == VSR_SCENE_CUTS_FILE ? &cut_file : NULL;
     s.queue = rc.queue = vsr_queue_alloc(READ_AHEAD);
-    if (!rc.convert || !s.queue ||
+    if (!rc.convert || !rc.rgb_pool || !s.queue ||
         (s.engine->info.temporal && job->scene_cuts == VSR_SCENE_CUTS_AUTO && !rc.detector)) {
         vsr_err_set(&s.err, "out of memory");
         goto done;
@@ -509,6 +518,7 @@ done:
         snprintf(report->error, sizeof(report->error), "%s", s.err.msg);
     window_free(&s.window);
     vsr_queue_free(&s.queue);
+    av_buffer_pool_uninit(&rc.rgb_pool); /* freed once the last frame is unreferenced */
     vsr_scenecut_free(&rc.detector);
     vsr_frame_reader_free(&rc.convert);
     vsr_writer_close(&s.writer);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bigbuf.h"
 #include "compat.h"
 #include "encoder_pool.h"
 #include "log.h"
@@ -383,7 +384,8 @@ static int setup_frame_pool(vsr_writer *w, vsr_err *err)
     if (ret >= 0)
         ret = av_image_fill_plane_sizes(sizes, o->format.pix_fmt, o->height, linesizes);
     for (int i = 0; ret >= 0 && i < MAX_PLANES && sizes[i]; i++) {
-        w->planes[i] = av_buffer_pool_init(sizes[i] + AV_INPUT_BUFFER_PADDING_SIZE, NULL);
+        w->planes[i] =
+            av_buffer_pool_init(sizes[i] + AV_INPUT_BUFFER_PADDING_SIZE, vsr_bigbuf_alloc);
         w->nb_planes = i + 1;
         if (!w->planes[i])
             ret = AVERROR(ENOMEM);
