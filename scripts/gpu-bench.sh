@@ -125,8 +125,8 @@ stage_build() {
     grep -q "TorchScript engine enabled" "$build/configure.log" ||
         die "CMake did not find the wheel's libtorch (see $build/configure.log)"
     cmake --build "$build"
-    ldd "$build/libvsr_torch.so" | grep -q libtorch_cuda ||
-        die "libvsr_torch.so is not linked to libtorch_cuda: vsrup would run on the CPU"
+    ldd "$build/vsrup_torch.so" | grep -q libtorch_cuda ||
+        die "vsrup_torch.so is not linked to libtorch_cuda: vsrup would run on the CPU"
 }
 
 stage_test() {

@@ -7,13 +7,14 @@ FFV1 gbrp16le (lossless RGB), so the two must agree within one code value.
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from vsrtest import MEDIA, SOURCE, decode_raw, ffmpeg, vsrup
+from vsrtest import BUILD, MEDIA, SOURCE, VSRUP, count_frames, decode_raw, ffmpeg, vsrup
 
 torch = pytest.importorskip("torch")
 if os.environ.get("VSR_HAVE_TORCH") == "0":
@@ -205,3 +206,28 @@ def test_model_errors(tmp_path, toy_model):
                  "-d", "cuda", check=False)
     if not torch.cuda.is_available():
         assert proc.returncode == 1 and "CUDA" in proc.stderr
+
+
+def test_module_found_where_installed_and_missing_said_clearly(tmp_path, toy_model):
+    """The engine module is looked up next to vsrup and in ../lib/vsrup: an installed tree
+    runs a model; a vsrup copied away from its module says what is missing."""
+    env = {k: v for k, v in os.environ.items() if k != "VSRUP_TORCH_MODULE"}
+    prefix = tmp_path / "prefix"
+    subprocess.run(["cmake", "--install", str(BUILD), "--prefix", str(prefix)], check=True,
+                   capture_output=True)
+    installed = prefix / "bin" / "vsrup"
+    version = subprocess.run([installed, "--version"], env=env, capture_output=True, text=True,
+                             check=True).stdout
+    assert f"TorchScript engine: {prefix}/bin/../lib/vsrup/vsrup_torch.so" in version
+    out = tmp_path / "o.mkv"
+    subprocess.run([installed, "-i", MEDIA / "tree.avi", "-o", out, "-m", toy_model,
+                    "--frames", "2", "-q"], env=env, check=True)
+    assert count_frames(out) == 2
+
+    alone = tmp_path / "alone" / "vsrup"
+    alone.parent.mkdir()
+    shutil.copy(VSRUP, alone)
+    proc = subprocess.run([alone, "-i", MEDIA / "tree.avi", "-o", tmp_path / "x.mkv", "-m",
+                           toy_model], env=env, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "vsrup_torch.so not found" in proc.stderr and str(toy_model) in proc.stderr
