@@ -194,6 +194,7 @@ check_tree() { # header_dir -> 0 clean, 1 otherwise
         bad=1
         printf '  FAIL  %s: %s errors, %s warnings (%s deprecations)\n' "$file" "$nerr" "$nwarn" "$ndep"
         grep -E ': (error|warning): ' "$log" | sed 's/^/          /' || true
+        # shellcheck disable=SC2086 # one line per path
         [ -z "$leak" ] || printf '          header from outside the tree: %s\n' $leak
     done
     rm -f "$log"
