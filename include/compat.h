@@ -61,9 +61,9 @@ static inline void vsr_frame_set_duration(AVFrame *frame, int64_t duration)
 }
 
 /*
- * The stream's display matrix (9 int32, AV_PKT_DATA_DISPLAYMATRIX) or NULL. Demuxers put
- * stream side data into codecpar->coded_side_data from lavf 60.15.100 on; AVStream's own
- * side data is gone in lavf 61.
+ * The stream's display matrix (9 int32, AV_PKT_DATA_DISPLAYMATRIX) or NULL. From lavf
+ * 60.15.100 (6.1) demuxers fill only codecpar->coded_side_data, so the old call would find
+ * nothing there; AVStream's own side data is deprecated then and removed in lavf 62 (8.0).
  */
 static inline const int32_t *vsr_stream_display_matrix(const AVStream *st)
 {
