@@ -19,7 +19,8 @@ typedef struct vsr_job {
     enum vsr_precision precision;
     int cuda_graphs;
     int compute_threads;
-    int chunk, overlap; /* 0 / -1 = choose */
+    int chunk, overlap;   /* 0 / -1 = choose */
+    int64_t memory_limit; /* bytes a chunk may use; 0 = a share of what is free */
     enum vsr_scene_cut_mode scene_cuts;
     const char *scene_cuts_file;
     /* output */

@@ -54,6 +54,12 @@ typedef struct vsr_engine_ops {
     int (*run)(vsr_engine *engine, const float *const *in, int n_in, int keep_begin, int keep_count,
                const vsr_planes *out, vsr_err *err);
     void (*close)(vsr_engine *engine);
+    /*
+     * Optional, for engines on an accelerator: the peak of the device memory used since the
+     * last reset (reset first when `reset`), and how much the engine could use in all (what
+     * it holds now plus what the device has free). VSR_ERROR when it works in host memory.
+     */
+    int (*device_memory)(vsr_engine *engine, int reset, int64_t *peak, int64_t *available);
 } vsr_engine_ops;
 
 struct vsr_engine {

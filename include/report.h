@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "chunk_fit.h"
 #include "engine.h"
 
 #define VSR_REPORT_MAX_CUTS 4096
@@ -15,6 +16,7 @@ typedef struct vsr_report {
     vsr_engine_info engine;
     int in_w, in_h, out_w, out_h;
     int chunk, overlap;
+    vsr_chunk_fit fit; /* how the chunk was chosen from memory; chunk 0 if it was not */
     int64_t frames_in, frames_out, damaged_frames, decode_errors;
     int64_t chunks, oom_retries;
     int64_t scene_cuts; /* count; the first VSR_REPORT_MAX_CUTS are listed */

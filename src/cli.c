@@ -1,10 +1,12 @@
 /* getopt_long front end: every option of vsrup, parsed strictly and validated here. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@ enum {
     OPT_SCENE_CUTS,
     OPT_CUDA_GRAPHS,
     OPT_COMPUTE_THREADS,
+    OPT_MEMORY_LIMIT,
 };
 
 static const struct option long_options[] = {
@@ -57,6 +60,7 @@ static const struct option long_options[] = {
     {"scene-cuts", required_argument, NULL, OPT_SCENE_CUTS},
     {"cuda-graphs", no_argument, NULL, OPT_CUDA_GRAPHS},
     {"compute-threads", required_argument, NULL, OPT_COMPUTE_THREADS},
+    {"memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -83,7 +87,10 @@ void vsr_cli_usage(void)
           "  -s, --scale N           scale factor of the built-in resizes, 1..8 (default 4)\n"
           "  -d, --device DEV        cpu, cuda or cuda:N (default: cuda if present, else cpu)\n"
           "      --precision P       auto, fp32 or fp16 (default auto: the model file's)\n"
-          "      --chunk T           output frames per chunk (default: chosen from memory)\n"
+          "      --chunk T           output frames per chunk (default: the longest, up to 100,\n"
+          "                          that fits in memory, measured on two short probe chunks)\n"
+          "      --memory-limit SIZE memory a chunk may use, e.g. 6G or 512M (default: 80% of\n"
+          "                          what is free on the device, or on the machine for cpu)\n"
           "      --overlap O         context frames on each side of a chunk (default: 10)\n"
           "      --scene-cuts MODE   auto, off, or a file of frame numbers that start scenes\n"
           "      --cuda-graphs       replay the fixed chunk shape as a CUDA graph\n"
@@ -147,6 +154,28 @@ static int parse_int(const char *option, const char *text, int min, int max, int
     if (parse_int64(option, text, min, max, &v, err) < 0)
         return VSR_ERROR;
     *value = (int)v;
+    return VSR_OK;
+}
+
+/* A byte count, at least 1 MiB, with an optional binary suffix: 512M, 6G, 1.5GiB. */
+static int parse_size(const char *option, const char *text, int64_t *bytes, vsr_err *err)
+{
+    static const char suffixes[] = "KMGT";
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    const char *suffix = *end ? strchr(suffixes, toupper((unsigned char)*end)) : NULL;
+    if (suffix) {
+        v = ldexp(v, 10 * (int)(suffix - suffixes + 1));
+        end += 1 + (end[1] == 'i');
+        end += *end == 'B';
+    }
+    if (errno || end == text || *end || !(v >= 1 << 20) || v > 9e18) {
+        vsr_err_set(err, "invalid value '%s' for %s: expected a size such as 512M or 6G", text,
+                    option);
+        return VSR_ERROR;
+    }
+    *bytes = (int64_t)v;
     return VSR_OK;
 }
 
@@ -257,6 +286,8 @@ static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
         return VSR_OK;
     case OPT_COMPUTE_THREADS:
         return parse_int("--compute-threads", arg, 1, 1024, &job->compute_threads, err);
+    case OPT_MEMORY_LIMIT:
+        return parse_size("--memory-limit", arg, &job->memory_limit, err);
     }
     vsr_err_set(err, "unknown option (see vsrup --help)");
     return VSR_ERROR;

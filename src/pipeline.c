@@ -315,21 +315,44 @@ static int schedule(run_state *s, int chunk, int overlap)
     return VSR_OK;
 }
 
-static void choose_chunk(const vsr_job *job, const vsr_engine_info *info, int *chunk, int *overlap)
+static int choose_chunk(const vsr_job *job, vsr_engine *engine, vsr_report *report, vsr_err *err)
 {
+    const vsr_engine_info *info = &engine->info;
     if (!info->temporal) {
         /* Frames are independent: small chunks keep latency and memory low. A GPU gains from
          * batching a few frames; on the CPU one frame at a time lets the encoders start at
          * once (bench-io.sh, docs/PERFORMANCE.md). */
         int batch = strcmp(info->device, "cpu") ? 8 : 1;
-        *chunk = job->chunk ? job->chunk : batch;
-        *overlap = 0;
+        report->chunk = job->chunk ? job->chunk : batch;
+        report->overlap = 0;
         if (job->overlap > 0)
             vsr_log(VSR_LOG_INFO, "%s works frame by frame: --overlap ignored", info->name);
-        return;
+        return VSR_OK;
     }
-    *chunk = job->chunk ? job->chunk : VSR_PLAN_DEFAULT_CHUNK;
-    *overlap = job->overlap >= 0 ? job->overlap : VSR_PLAN_DEFAULT_OVERLAP;
+    report->overlap = job->overlap >= 0 ? job->overlap : VSR_PLAN_DEFAULT_OVERLAP;
+    if (job->chunk) {
+        report->chunk = job->chunk;
+        return VSR_OK;
+    }
+    vsr_log(VSR_LOG_INFO, "measuring the model's memory per frame (--chunk skips this)");
+    vsr_chunk_fit *fit = &report->fit;
+    int ret = vsr_chunk_fit_measure(engine, report->overlap, job->memory_limit, fit, err);
+    if (ret == VSR_ERROR_OOM) {
+        vsr_err_set(err, "%s: even a probe chunk of a few frames does not fit in %s memory",
+                    info->name, info->device);
+        return VSR_ERROR;
+    }
+    if (ret < 0)
+        return VSR_ERROR;
+    report->chunk = fit->chunk;
+    const double mib = 1024.0 * 1024.0;
+    vsr_log(fit->fits ? VSR_LOG_INFO : VSR_LOG_WARN,
+            "chunk %d from memory: %.0f MiB per frame and %.0f MiB fixed on the %s, budget %.0f "
+            "MiB%s",
+            fit->chunk, fit->per_frame / mib, fit->fixed / mib, fit->device ? "device" : "host",
+            fit->budget / mib,
+            fit->fits ? "" : "; even one frame with its overlap exceeds it, trying anyway");
+    return VSR_OK;
 }
 
 static int check_output(const vsr_job *job, vsr_err *err)
@@ -477,7 +500,8 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     if (open_engine(job, info, &s.engine, &s.err) < 0)
         goto done;
     fill_report_start(report, job, info, s.engine);
-    choose_chunk(job, &s.engine->info, &report->chunk, &report->overlap);
+    if (choose_chunk(job, s.engine, report, &s.err) < 0)
+        goto done;
     if (open_writer(job, rc.reader, &s.engine->info, &s.writer, &s.err) < 0)
         goto done;
 

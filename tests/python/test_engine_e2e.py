@@ -231,3 +231,39 @@ def test_module_found_where_installed_and_missing_said_clearly(tmp_path, toy_mod
                            toy_model], env=env, capture_output=True, text=True)
     assert proc.returncode == 1
     assert "vsrup_torch.so not found" in proc.stderr and str(toy_model) in proc.stderr
+
+
+def test_chunk_chosen_from_memory(tmp_path, toy_model):
+    """Without --chunk a temporal model's chunk comes from its measured memory per frame:
+    at least its own output per frame (an independent lower bound); a --memory-limit sized
+    for a 6-frame chunk gives about 6, and the whole run's peak stays near that limit."""
+    w, h, overlap = 320, 240, 2
+    src = tmp_path / "src.mkv"
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=s={w}x{h}:r=25", "-frames:v", 30, "-c:v", "ffv1", src)
+
+    def run(*args):
+        report = tmp_path / "r.json"
+        code = ("import resource,subprocess,sys;"
+                "subprocess.run(sys.argv[1:],check=True);"
+                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        proc = subprocess.run([sys.executable, "-c", code, os.environ.get("VSRUP"), "-i", str(src),
+                               "-o", str(tmp_path / "o.mov"), "-y", "-m", str(toy_model),
+                               "--overlap", str(overlap), "-q", "--json", str(report), *args],
+                              capture_output=True, text=True, check=True)
+        return json.loads(report.read_text()), int(proc.stdout.strip()) * 1024
+
+    free, _ = run()
+    fit = free["chunk_from_memory"]
+    output_bytes = 3 * 4 * w * 4 * h * 4  # one float32 output frame
+    assert fit["memory"] == "host" and fit["fits"]
+    assert output_bytes <= fit["per_frame"] <= 20 * output_bytes, fit
+    assert 1 <= free["chunk"] <= 100
+
+    per_frame = fit["per_frame"] + 12 * w * h  # plus the float input frame the pipeline holds
+    limit = fit["fixed"] + (6 + 2 * overlap) * per_frame + per_frame // 2
+    capped, peak = run("--memory-limit", str(limit))
+    assert capped["chunk_from_memory"]["budget"] == limit
+    assert 3 <= capped["chunk"] <= 10, capped["chunk_from_memory"]  # two-point measurement noise
+    assert capped["frames_out"] == 30
+    print(f"limit {limit >> 20} MiB, chunk {capped['chunk']}, peak RSS {peak >> 20} MiB")
+    assert peak <= 1.3 * limit
