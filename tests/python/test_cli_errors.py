@@ -23,7 +23,8 @@ def test_help_and_version():
     for option in ("--input", "--output", "--model", "--scale", "--codec", "--profile",
                    "--pix-fmt", "--overwrite", "--start", "--frames", "--no-audio",
                    "--no-subtitles", "--threads", "--quiet", "--json", "--device",
-                   "--precision", "--chunk", "--overlap", "--scene-cuts", "--cuda-graphs"):
+                   "--precision", "--chunk", "--overlap", "--scene-cuts", "--cuda-graphs",
+                   "--memory-limit"):
         assert option in proc.stdout
     assert vsrup("--version").stdout.startswith("vsrup ")
 
@@ -33,6 +34,8 @@ def test_usage_errors(tmp_path):
     assert "required" in fails(2, "-i", CLIP)
     assert "--bogus" in fails(2, "-i", CLIP, "-o", out, "--bogus")
     assert "'fast'" in fails(2, "-i", CLIP, "-o", out, "-s", "fast")
+    for size in ("lots", "6X", "12K", "-1G"):  # not a size, unknown suffix, under 1 MiB
+        assert f"'{size}'" in fails(2, "-i", CLIP, "-o", out, "--memory-limit", size)
     assert "h265" in fails(2, "-i", CLIP, "-o", out, "-c", "h265")
     line = fails(2, "-i", CLIP, "-o", out, "--profile", "ultra")
     assert "ultra" in line and "hq" in line
