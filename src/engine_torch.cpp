@@ -896,6 +896,41 @@ int torch_run(vsr_engine *engine, const float *const *in, int n_in, int keep_beg
     return VSR_ERROR;
 }
 
+/*
+ * For the chunk length (chunk_fit.c): the caching allocator's peak of allocated bytes, and
+ * what the engine could use in all: what the allocator holds plus what the device has free.
+ */
+int torch_device_memory(vsr_engine *engine, int reset, int64_t *peak, int64_t *available)
+{
+#ifdef VSR_TORCH_CUDA
+    auto &e = *static_cast<TorchEngine *>(engine->priv);
+    if (!e.device.is_cuda())
+        return VSR_ERROR;
+    try {
+        const c10::DeviceIndex index = e.device.index();
+        if (reset)
+            c10::cuda::CUDACachingAllocator::resetPeakStats(index);
+        const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
+        const size_t aggregate = 0; /* StatType::AGGREGATE; its namespace moved in torch 2.x */
+        size_t free_bytes = 0, total_bytes = 0;
+        c10::cuda::CUDAGuard guard(index);
+        if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess)
+            return VSR_ERROR;
+        *peak = stats.allocated_bytes[aggregate].peak;
+        *available = static_cast<int64_t>(free_bytes) + stats.reserved_bytes[aggregate].current;
+        return VSR_OK;
+    } catch (const std::exception &) {
+        return VSR_ERROR;
+    }
+#else
+    (void)engine;
+    (void)reset;
+    (void)peak;
+    (void)available;
+    return VSR_ERROR;
+#endif
+}
+
 void torch_close(vsr_engine *engine)
 {
     delete static_cast<TorchEngine *>(engine->priv);
@@ -904,5 +939,5 @@ void torch_close(vsr_engine *engine)
 
 } // namespace
 
-extern "C" const vsr_engine_ops vsr_engine_torch_ops = {"torch", torch_open, torch_run,
-                                                        torch_close};
+extern "C" const vsr_engine_ops vsr_engine_torch_ops = {"torch", torch_open, torch_run, torch_close,
+                                                        torch_device_memory};
