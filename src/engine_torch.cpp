@@ -361,14 +361,15 @@ ModelMeta parse_meta(const std::string &text)
  * video sizes they are large (ESRGAN slim x4 at 720x528: 97 MB per 64-channel map, 1.2 GB for
  * the 48-channel map before its last 4x convolution, plus oneDNN's blocked copies of each).
  * glibc maps every block above 32 MB afresh and unmaps it on free, so each frame faulted in
- * and zeroed about 6.5 GB of 4 KiB pages: two thirds of the time was the kernel's page-fault
+ * and zeroed about 6.5 GB of 4 KiB pages: 40 % of the CPU time was the kernel's page-fault
  * path, and the 4 KiB pages made the convolutions themselves TLB-bound.
  *
  * While a CPU engine is open, libtorch's CPU allocator (which oneDNN's buffers go through too)
  * is this one: blocks of kBigBlock and up are 2 MiB-aligned transparent huge pages, and a freed
  * block is kept for the next request of the same size, so from the second frame on a forward
  * pass touches no new memory. What a run did not reuse is unmapped when it ends (end_run), so
- * the cache holds at most one run's working set. Smaller blocks go to c10's own alloc_cpu.
+ * what stays mapped is what the next chunk of the same shape asks for again. Smaller blocks go
+ * to c10's own alloc_cpu.
  *
  * libtorch keeps the allocator as a raw pointer for the whole process and tensors may be freed
  * at any time, so there is one instance, created on first use and never destroyed.
