@@ -13,8 +13,9 @@ enum vsr_scene_cut_mode { VSR_SCENE_CUTS_AUTO = 0, VSR_SCENE_CUTS_OFF, VSR_SCENE
 typedef struct vsr_job {
     const char *input, *output;
     /* engine */
-    const char *model; /* "bicubic", "lanczos" or a TorchScript path */
-    int scale;         /* built-in engines */
+    const char *model;        /* "bicubic", "lanczos" or a TorchScript path */
+    char default_model[4096]; /* where model points when -m was not given */
+    int scale;                /* built-in engines */
     const char *device;
     enum vsr_precision precision;
     int cuda_graphs;

@@ -69,16 +69,14 @@ struct vsr_engine {
     vsr_engine_options options;
 };
 
+/* 1 when model names a built-in resize (bicubic, lanczos) rather than a file. */
+int vsr_engine_is_builtin(const char *model);
 /* Opens the built-in engine named by options->model, or the TorchScript engine for a path. */
 int vsr_engine_open(vsr_engine **engine, const vsr_engine_options *options, vsr_err *err);
 void vsr_engine_close(vsr_engine **engine);
 
-/*
- * Where the TorchScript engine module (vsrup_torch.so, built with libtorch) is: the
- * VSRUP_TORCH_MODULE variable, else next to the program, else ../lib/vsrup. VSR_OK if found.
- */
-int vsr_engine_torch_module(char *path, size_t size);
-/* Loads that module once and returns its vtable; NULL with a message if it cannot. */
+/* Loads the TorchScript engine module (vsrup_torch.so, see locate.h) once and returns its vtable;
+ * NULL with a message if it cannot. */
 const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err);
 
 extern const vsr_engine_ops vsr_engine_resize_ops;

@@ -11,7 +11,8 @@
 
 typedef struct vsr_report {
     const char *input;
-    char output[4096]; /* where the file is now: the partial name if stopped, empty if none */
+    const char *model_file; /* -m, or the default model's path */
+    char output[4096];      /* where the file is now: the partial name if stopped, empty if none */
     const char *codec, *profile, *pix_fmt;
     vsr_engine_info engine;
     int in_w, in_h, out_w, out_h;

@@ -4,7 +4,9 @@
 #
 #   scripts/fetch-model.sh [--output MODEL.pt] [--precision fp32|fp16] [--url URL]
 #
-# The download is cached in $VSRUP_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/vsrup).
+# The download is cached in $VSRUP_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/vsrup), and
+# the model goes there as basicvsrpp-reds4.pt unless --output says otherwise: vsrup runs that
+# file when -m is not given.
 # The expected sha256 prefix is the 8 hex digits before '.pth' in the file name
 # (OpenMMLab's publish convention). Python: $VSR_PYTHON, else the first of
 # python3 and /usr/bin/python3 that has torch.
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
     --output) [ $# -ge 2 ] || die "--output needs a value"; output=$2; shift 2 ;;
     --precision) [ $# -ge 2 ] || die "--precision needs a value"; precision=$2; shift 2 ;;
     --url) [ $# -ge 2 ] || die "--url needs a value"; url=$2; shift 2 ;;
-    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
     esac
 done
@@ -34,7 +36,7 @@ sha_prefix=$(echo "$file" | sed -n 's/.*-\([0-9a-f]\{8\}\)\.pth$/\1/p')
 [ -n "$sha_prefix" ] || die "cannot read the sha256 prefix from '$file' (expected NAME-xxxxxxxx.pth)"
 cache=${VSRUP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vsrup}
 ckpt=$cache/$file
-[ -n "$output" ] || output=$cache/$(basename "$file" .pth)-$precision.pt
+[ -n "$output" ] || output=$cache/basicvsrpp-reds4.pt # vsrup's default model (src/locate.c)
 
 mkdir -p "$cache" || die "cannot create the cache folder $cache"
 if [ ! -f "$ckpt" ]; then

@@ -17,6 +17,7 @@
 #include <libavutil/avutil.h>
 
 #include "engine.h"
+#include "locate.h"
 #include "plan.h"
 
 enum {
@@ -83,7 +84,9 @@ void vsr_cli_usage(void)
           "\n"
           "Model:\n"
           "  -m, --model MODEL       TorchScript file (see models/), or a built-in resize:\n"
-          "                          bicubic, lanczos (default: lanczos)\n"
+          "                          bicubic, lanczos (default: $VSRUP_MODEL, else the\n"
+          "                          BasicVSR++ that scripts/fetch-model.sh installs in\n"
+          "                          ~/.cache/vsrup; vsrup --version shows which)\n"
           "  -s, --scale N           scale factor of the built-in resizes, 1..8 (default 4)\n"
           "  -d, --device DEV        cpu, cuda or cuda:N (default: cuda if present, else cpu)\n"
           "      --precision P       auto, fp32 or fp16 (default auto: the model file's)\n"
@@ -119,15 +122,20 @@ static void print_version(void)
 {
     printf("vsrup %s\nFFmpeg %s (libavcodec %s, libavformat %s)\n", VSR_VERSION, av_version_info(),
            AV_STRINGIFY(LIBAVCODEC_VERSION), AV_STRINGIFY(LIBAVFORMAT_VERSION));
+    char path[PATH_MAX];
 #ifdef VSR_HAVE_TORCH
-    char module[4096];
-    if (vsr_engine_torch_module(module, sizeof(module)) == VSR_OK)
-        printf("TorchScript engine: %s\n", module);
+    if (vsr_locate_torch_module(path, sizeof(path)) == VSR_OK)
+        printf("TorchScript engine: %s\n", path);
     else
         puts("TorchScript engine: no (vsrup_torch.so not found)");
 #else
     puts("TorchScript engine: no (built without libtorch)");
 #endif
+    vsr_err err;
+    if (vsr_locate_default_model(path, sizeof(path), &err) == VSR_OK)
+        printf("Default model: %s\n", path);
+    else
+        printf("Default model: none (%s)\n", err.msg);
 }
 
 /* Strict decimal integer in [min, max]. */
@@ -311,6 +319,15 @@ static int validate(vsr_job *job, vsr_err *err)
                     job->output);
         return VSR_ERROR;
     }
+    if (!job->model) {
+        if (vsr_locate_default_model(job->default_model, sizeof(job->default_model), err) < 0) {
+            char reason[sizeof(err->msg)];
+            snprintf(reason, sizeof(reason), "%s", err->msg);
+            vsr_err_set(err, "no -m MODEL given: %s (or -m lanczos for a plain resize)", reason);
+            return VSR_ERROR;
+        }
+        job->model = job->default_model;
+    }
     return vsr_output_format_resolve(job->output, codec, job->profile, job->pix_fmt, &job->format,
                                      err);
 }
@@ -318,7 +335,6 @@ static int validate(vsr_job *job, vsr_err *err)
 int vsr_cli_parse(int argc, char **argv, vsr_job *job, vsr_err *err)
 {
     *job = (vsr_job){
-        .model = "lanczos",
         .overlap = -1,
         .copy_audio = 1,
         .copy_subtitles = 1,

@@ -1,6 +1,8 @@
 /* Engine registry: a built-in resize by name, otherwise a TorchScript file. */
 #include "engine.h"
 
+#include "locate.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,31 +13,6 @@
 #ifdef VSR_HAVE_TORCH
 #include <dlfcn.h>
 
-#define TORCH_MODULE_NAME "vsrup_torch.so"
-
-int vsr_engine_torch_module(char *path, size_t size)
-{
-    const char *env = getenv("VSRUP_TORCH_MODULE");
-    if (env && *env) {
-        snprintf(path, size, "%s", env);
-        return access(path, R_OK) == 0 ? VSR_OK : VSR_ERROR;
-    }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0)
-        return VSR_ERROR;
-    exe[n] = '\0';
-    *strrchr(exe, '/') = '\0';
-    /* Next to the program in a build tree, in ../lib/vsrup once installed. */
-    static const char *const dirs[] = {"", "/../lib/vsrup"};
-    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-        snprintf(path, size, "%s%s/%s", exe, dirs[i], TORCH_MODULE_NAME);
-        if (access(path, R_OK) == 0)
-            return VSR_OK;
-    }
-    return VSR_ERROR;
-}
-
 /* Loaded once, never unloaded (libtorch does not support it). Called from one thread. */
 const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err)
 {
@@ -43,11 +20,9 @@ const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err)
     if (ops)
         return ops;
     char path[PATH_MAX];
-    if (vsr_engine_torch_module(path, sizeof(path)) < 0) {
-        vsr_err_set(err,
-                    "%s not found next to vsrup or in ../lib/vsrup (or VSRUP_TORCH_MODULE): "
-                    "the TorchScript engine is not installed",
-                    TORCH_MODULE_NAME);
+    if (vsr_locate_torch_module(path, sizeof(path)) < 0) {
+        vsr_err_set(err, "vsrup_torch.so not found next to vsrup or in ../lib/vsrup (or "
+                         "VSRUP_TORCH_MODULE): the TorchScript engine is not installed");
         return NULL;
     }
     void *module = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -58,13 +33,6 @@ const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err)
     return ops;
 }
 #else
-int vsr_engine_torch_module(char *path, size_t size)
-{
-    (void)path;
-    (void)size;
-    return VSR_ERROR;
-}
-
 const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err)
 {
     vsr_err_set(err, "this vsrup was built without libtorch, so only the built-in models "
@@ -73,10 +41,15 @@ const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err)
 }
 #endif
 
+int vsr_engine_is_builtin(const char *model)
+{
+    return !strcmp(model, "bicubic") || !strcmp(model, "lanczos");
+}
+
 int vsr_engine_open(vsr_engine **engine, const vsr_engine_options *options, vsr_err *err)
 {
     const vsr_engine_ops *ops;
-    if (!strcmp(options->model, "bicubic") || !strcmp(options->model, "lanczos")) {
+    if (vsr_engine_is_builtin(options->model)) {
         ops = &vsr_engine_resize_ops;
     } else if (access(options->model, R_OK) < 0) {
         /* Said before the engine's libraries are loaded, which takes a while. */

@@ -483,6 +483,7 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     int exit_code = VSR_EXIT_FAILURE;
     double t0 = vsr_seconds();
     report->input = job->input;
+    report->model_file = job->model;
 
     if (check_output(job, &s.err) < 0)
         goto done;

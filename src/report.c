@@ -64,6 +64,7 @@ int vsr_report_write_json(const vsr_report *r, const char *path, vsr_err *err)
     json_field_string(f, "input", r->input);
     json_field_string(f, "output", r->output);
     json_field_string(f, "model", r->engine.name);
+    json_field_string(f, "model_file", r->model_file);
     json_field_string(f, "arch", r->engine.arch);
     json_field_string(f, "device", r->engine.device);
     json_field_string(f, "precision", r->engine.precision);

@@ -143,7 +143,7 @@ def test_damaged_input_finishes_with_playable_output(tmp_path):
 
 def test_interrupt_keeps_a_playable_partial_file(tmp_path):
     out = tmp_path / "long.mov"
-    proc = subprocess.Popen([VSRUP, "-i", MEDIA / "vtest.avi", "-o", out, "-q"],
+    proc = subprocess.Popen([VSRUP, "-i", MEDIA / "vtest.avi", "-o", out, "-m", "lanczos", "-q"],
                             stderr=subprocess.PIPE, text=True)
     partial = tmp_path / "long.partial.mov"
     deadline = time.time() + 120

@@ -48,6 +48,29 @@ def test_usage_errors(tmp_path):
     assert "--precision" in fails(2, "-i", CLIP, "-o", out, "--precision", "int8")
 
 
+def test_no_model_installed(tmp_path):
+    """Without -m vsrup runs the installed BasicVSR++; none installed is a usage error that
+    says where it looked and how to get one, not a silent plain resize."""
+    cache = tmp_path / "cache"
+    env = {"VSRUP_MODEL": None, "VSRUP_CACHE": cache}
+    proc = vsrup("-i", CLIP, "-o", tmp_path / "o.mov", check=False, env=env)
+    assert proc.returncode == 2, proc.stderr
+    line = proc.stderr.strip()
+    assert "\n" not in line and line.startswith("vsrup: no -m MODEL given")
+    assert str(cache / "basicvsrpp-reds4.pt") in line and "fetch-model.sh" in line
+    assert not (tmp_path / "o.mov").exists()
+    version = vsrup("--version", env=env).stdout
+    assert f"Default model: none (BasicVSR++ is not installed ({cache}/basicvsrpp-reds4.pt)" \
+        in version
+    # XDG_CACHE_HOME is where fetch-model.sh puts it when VSRUP_CACHE is unset
+    env = {"VSRUP_MODEL": None, "VSRUP_CACHE": None, "XDG_CACHE_HOME": tmp_path / "xdg"}
+    assert str(tmp_path / "xdg" / "vsrup" / "basicvsrpp-reds4.pt") in vsrup("--version",
+                                                                             env=env).stdout
+    proc = vsrup("-i", CLIP, "-o", tmp_path / "o.mov", check=False,
+                 env={"VSRUP_MODEL": tmp_path / "gone.pt"})
+    assert proc.returncode == 2 and f"VSRUP_MODEL={tmp_path / 'gone.pt'}" in proc.stderr
+
+
 def test_output_equal_to_input(tmp_path):
     clip = tmp_path / "in.mov"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:d=0.2", "-c:v", "prores_ks", clip)

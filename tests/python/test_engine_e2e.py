@@ -233,6 +233,39 @@ def test_module_found_where_installed_and_missing_said_clearly(tmp_path, toy_mod
     assert "vsrup_torch.so not found" in proc.stderr and str(toy_model) in proc.stderr
 
 
+def test_default_model(tmp_path, toy_model):
+    """Without -m: VSRUP_MODEL, else basicvsrpp-reds4.pt in the fetch cache, else in
+    ../share/vsrup of an installed tree; the report names the file that ran."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    shutil.copy(toy_model, cache / "basicvsrpp-reds4.pt")
+
+    def run(env, program=None):
+        report = tmp_path / "r.json"
+        args = ["-i", MEDIA / "tree.avi", "-o", tmp_path / "o.mkv", "-y", "--frames", "3",
+                "--chunk", "3", "--json", report]
+        if program:
+            subprocess.run([program, *map(str, args)], env=env, check=True, capture_output=True)
+        else:
+            vsrup(*args, env=env)
+        return json.loads(report.read_text())
+
+    got = run({"VSRUP_MODEL": None, "VSRUP_CACHE": cache})
+    assert got["model_file"] == str(cache / "basicvsrpp-reds4.pt") and got["model"] == "toy"
+    assert got["frames_out"] == 3 and got["output_size"] == [1280, 960]
+    assert run({"VSRUP_MODEL": "bicubic", "VSRUP_CACHE": cache})["model"] == "bicubic"
+
+    prefix = tmp_path / "prefix"
+    subprocess.run(["cmake", "--install", str(BUILD), "--prefix", str(prefix)], check=True,
+                   capture_output=True)
+    (prefix / "share" / "vsrup").mkdir(parents=True)
+    shutil.copy(toy_model, prefix / "share" / "vsrup" / "basicvsrpp-reds4.pt")
+    env = {k: v for k, v in os.environ.items() if k not in ("VSRUP_MODEL", "VSRUP_TORCH_MODULE")}
+    env["VSRUP_CACHE"] = str(tmp_path / "empty")
+    got = run(env, program=prefix / "bin" / "vsrup")
+    assert got["model_file"] == f"{prefix}/bin/../share/vsrup/basicvsrpp-reds4.pt"
+
+
 def test_chunk_chosen_from_memory(tmp_path, toy_model):
     """Without --chunk a temporal model's chunk comes from its measured memory per frame:
     at least its own output per frame (an independent lower bound); a --memory-limit sized

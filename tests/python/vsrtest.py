@@ -17,10 +17,21 @@ SHARED = Path(os.environ.get("VSR_SHARED", SOURCE.parent / "shared"))
 MEDIA = SHARED / "media"
 
 
-def vsrup(*args, check=True, timeout=900):
-    """Runs vsrup; returns the CompletedProcess (text output)."""
+def vsrup(*args, check=True, timeout=900, env=None):
+    """Runs vsrup; returns the CompletedProcess (text output).
+
+    Without -m vsrup runs its default model: VSRUP_MODEL=lanczos stands in for it, so a
+    BasicVSR++ installed on the test machine is never run by accident. `env` adds to or
+    replaces (None values remove) variables of that environment.
+    """
+    run_env = dict(os.environ, VSRUP_MODEL="lanczos")
+    for key, value in (env or {}).items():
+        if value is None:
+            run_env.pop(key, None)
+        else:
+            run_env[key] = str(value)
     proc = subprocess.run([VSRUP, *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=run_env)
     if check and proc.returncode != 0:
         raise AssertionError(f"vsrup {' '.join(map(str, args))} exited {proc.returncode}:\n"
                              f"{proc.stderr}")
