@@ -4,6 +4,11 @@
 #   scripts/check-ffmpeg-api.sh HEADER_DIR...        check src/*.c against each tree
 #   scripts/check-ffmpeg-api.sh --make-model VER DIR  write a header tree modelling FFmpeg VER
 #                                                     (6.1 or 7.1) into DIR
+#   scripts/check-ffmpeg-api.sh --debian SUITE DIR    put Debian SUITE's libav*-dev headers
+#                                                     into DIR (trixie: the real FFmpeg 7.1)
+#   scripts/check-ffmpeg-api.sh --all WORKDIR         check the installed tree, the 6.1 model
+#                                                     and trixie's 7.1 (fetched once into
+#                                                     WORKDIR); exit 77 when that fetch fails
 #
 # A HEADER_DIR holds libavcodec/, libavformat/, libavutil/, libswscale/ as an install puts them
 # (`pkg-config --variable=includedir libavcodec`; on Debian 12 /usr/include/x86_64-linux-gnu is
@@ -16,8 +21,10 @@
 # Because the system's own FFmpeg headers sit on the default search path, the script also fails
 # a file that pulled an FFmpeg header from outside HEADER_DIR (an incomplete tree).
 #
-# Where the 6.1 and 7.1 trees come from: no FFmpeg 6.x/7.x is installed here and there is no
-# network, and the public code index this project can read holds one content-deduplicated copy
+# The real 7.1 headers come from Debian 13 (trixie), whose archive this project's machines reach
+# (--debian: apt-get download of the -dev packages with a private apt state, nothing installed).
+# No Debian suite carries 6.x any more; where the 6.1 tree (and, offline, the 7.1 one) comes
+# from: no FFmpeg 6.x/7.x is installed here, and the public code index this project can read holds one content-deduplicated copy
 # of each FFmpeg file from mixed commits (no lavc 61 / lavf 61 version header at all), so a
 # consistent release tree cannot be assembled from it. --make-model therefore derives a tree from
 # the installed 5.1 headers:
@@ -206,7 +213,49 @@ version_of() {
         cc -E -P -I "$1" - 2>/dev/null | tail -n 1
 }
 
+fetch_debian() { # suite dir: the suite's FFmpeg -dev headers, extracted under dir
+    local suite=$1 dir=$2 apt deb
+    apt=$(mktemp -d)
+    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$dir"
+    echo "deb http://deb.debian.org/debian $suite main" >"$apt/sources.list"
+    local opts=(-q -o "Dir::Etc::sourcelist=$apt/sources.list" -o Dir::Etc::sourceparts=-
+        -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root)
+    if ! apt-get "${opts[@]}" update >"$apt/log" 2>&1 ||
+        ! (cd "$apt" && apt-get "${opts[@]}" download libavcodec-dev libavformat-dev \
+            libavutil-dev libswscale-dev >>"$apt/log" 2>&1); then
+        echo "cannot download Debian $suite's FFmpeg headers:" >&2
+        tail -n 3 "$apt/log" >&2
+        rm -rf "$apt"
+        return 1
+    fi
+    for deb in "$apt"/*.deb; do dpkg-deb -x "$deb" "$apt/root"; done
+    rm -rf "$dir/include"
+    mv "$apt/root/usr/include/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null ||
+        gcc -dumpmachine)" "$dir/include"
+    rm -rf "$apt"
+}
+
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --debian ]; then
+    [ $# = 3 ] || { echo "usage: $0 --debian SUITE DIR" >&2; exit 2; }
+    fetch_debian "$2" "$3"
+    echo "Debian $2's FFmpeg headers in $3/include: $(version_of "$3/include")"
+    exit 0
+fi
+if [ "${1:-}" = --all ]; then
+    [ $# = 2 ] || { echo "usage: $0 --all WORKDIR" >&2; exit 2; }
+    work=$2
+    make_model 6.1 "$work/model-6.1"
+    status=0
+    check_tree "$(system_tree)" || status=1
+    check_tree "$work/model-6.1" || status=1
+    if [ ! -f "$work/trixie/include/libavcodec/version.h" ] && ! fetch_debian trixie "$work/trixie"; then
+        echo "SKIP: FFmpeg 7.1 not checked (Debian trixie's headers could not be fetched)"
+        [ $status = 0 ] && exit 77
+    fi
+    [ ! -f "$work/trixie/include/libavcodec/version.h" ] || check_tree "$work/trixie/include" || status=1
+    exit $status
+fi
 if [ "${1:-}" = --make-model ]; then
     [ $# = 3 ] || { echo "usage: $0 --make-model 6.1|7.1 DIR" >&2; exit 2; }
     make_model "$2" "$3"
