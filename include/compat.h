@@ -11,9 +11,6 @@
 #include <libavformat/avformat.h>
 #include <libavutil/frame.h>
 
-/* ---- reader: frame duration, stream display matrix ----------------------------------- */
-/* ---- writer: profiles, frame duration, stream side data ---------------------------- */
-
 /* AV_PROFILE_* replaced FF_PROFILE_* in lavc 60.x; the old names are gone in lavc 62. */
 #ifdef AV_PROFILE_PRORES_HQ
 #define VSR_PROFILE_PRORES_PROXY AV_PROFILE_PRORES_PROXY
@@ -81,7 +78,6 @@ static inline const int32_t *vsr_stream_display_matrix(const AVStream *st)
 #endif
 }
 
-/* ---- end of reader section ------------------------------------------------------------ */
 /* Stream side data moved into codecpar->coded_side_data in lavc 60.29.100 / lavf 60.15.100;
  * call after avcodec_parameters_from_context, which replaces that list. */
 static inline int vsr_stream_add_display_matrix(AVStream *st, const int32_t matrix[9])
@@ -101,6 +97,18 @@ static inline int vsr_stream_add_display_matrix(AVStream *st, const int32_t matr
     return 0;
 }
 
-/* ---- end of writer section ---------------------------------------------------------- */
+/* The pixel formats an encoder takes, AV_PIX_FMT_NONE-terminated, or NULL when it does not
+ * say. avcodec_get_supported_config() replaced AVCodec.pix_fmts in lavc 61.13.100. */
+static inline const enum AVPixelFormat *vsr_encoder_pix_fmts(const AVCodec *codec)
+{
+#if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(61, 13, 100)
+    const void *fmts = NULL;
+    if (avcodec_get_supported_config(NULL, codec, AV_CODEC_CONFIG_PIX_FORMAT, 0, &fmts, NULL) < 0)
+        return NULL;
+    return fmts;
+#else
+    return codec->pix_fmts;
+#endif
+}
 
 #endif

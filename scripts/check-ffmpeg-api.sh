@@ -12,9 +12,9 @@
 #
 # A HEADER_DIR holds libavcodec/, libavformat/, libavutil/, libswscale/ as an install puts them
 # (`pkg-config --variable=includedir libavcodec`; on Debian 12 /usr/include/x86_64-linux-gnu is
-# the installed 5.1). Each src/*.c (not engine_torch.cpp) is compiled with
+# the installed 5.1). Each src/*.c (not engine_torch.cpp) and tests/unit/*.c is compiled with
 #   cc -std=c11 -fsyntax-only -Wall -Wextra -Werror=implicit-function-declaration
-#      -Werror=incompatible-pointer-types -I include -I HEADER_DIR
+#      -Werror=incompatible-pointer-types -I include -I tests/unit -I HEADER_DIR
 # (plus -D_DEFAULT_SOURCE for the POSIX calls, which CMake's gnu11 default exposes, and VSR_VERSION)
 # and reported per file; deprecation warnings are listed (they are the next major's errors).
 # Exit status 1 when any file has an error or a warning, 0 when every tree is clean.
@@ -185,10 +185,10 @@ check_tree() { # header_dir -> 0 clean, 1 otherwise
     [ -f "$dir/libavcodec/version.h" ] || { echo "$dir: no libavcodec/version.h" >&2; return 1; }
     echo "== $dir: $(version_of "$dir")"
     log=$(mktemp)
-    for file in src/*.c; do
+    for file in src/*.c tests/unit/*.c; do
         if cc -std=c11 -fsyntax-only -H -Wall -Wextra -Werror=implicit-function-declaration \
             -Werror=incompatible-pointer-types -D_DEFAULT_SOURCE -DVSR_VERSION="\"check\"" \
-            -I include -I "$dir" "$file" >"$log" 2>&1; then :; fi
+            -I include -I tests/unit -I "$dir" "$file" >"$log" 2>&1; then :; fi
         nerr=$(grep -c ': error: ' "$log" || true)
         nwarn=$(grep -c ': warning: ' "$log" || true)
         ndep=$(grep -c 'Wdeprecated-declarations' "$log" || true)

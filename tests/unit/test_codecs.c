@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "codecs.h"
+#include "compat.h"
 
 /* The value of the encoder's named constant for its private "profile" option. */
 static int encoder_profile(const char *encoder, const char *constant)
@@ -24,7 +25,8 @@ static int encoder_profile(const char *encoder, const char *constant)
 static int encoder_takes(const char *encoder, enum AVPixelFormat fmt)
 {
     const AVCodec *codec = avcodec_find_encoder_by_name(encoder);
-    for (const enum AVPixelFormat *p = codec ? codec->pix_fmts : NULL; p && *p != -1; p++)
+    for (const enum AVPixelFormat *p = codec ? vsr_encoder_pix_fmts(codec) : NULL; p && *p != -1;
+         p++)
         if (*p == fmt)
             return 1;
     return 0;
