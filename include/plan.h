@@ -31,6 +31,15 @@ vsr_chunk vsr_plan_chunk(int64_t scene_begin, int64_t scene_end, int64_t keep_be
                          int overlap);
 
 /*
+ * The same chunk when frames from range_end on are context only (after a --frames range,
+ * with their own scene borders): kept frames stop at range_end and the context after
+ * them is still up to `overlap` frames inside the scene. With a range of whole chunks it
+ * is the chunk that a run over all frames would run, so segments join seamlessly.
+ */
+vsr_chunk vsr_plan_chunk_in_range(int64_t scene_begin, int64_t scene_end, int64_t range_end,
+                                  int64_t keep_begin, int chunk, int overlap);
+
+/*
  * The whole plan for `frames` frames with scene cuts `cuts` (frame numbers that start a
  * new scene, ascending; 0 and out-of-range entries are ignored). Writes at most `cap`
  * chunks to `out` (which may be NULL) and returns how many chunks the plan has:

@@ -18,7 +18,13 @@ typedef struct vsr_reader_options {
     const char *path;
     int64_t start_frame; /* decoded frames before this one are dropped */
     int64_t max_frames;  /* 0 = all */
-    int threads;         /* decoder threads; 0 = auto */
+    /*
+     * Up to this many decoded frames on each side of a --start/--frames range are returned
+     * too, as VSR_READER_CONTEXT: the neighbours a temporal model needs at the range's
+     * borders. They are not counted, and the other streams are still cut to the range.
+     */
+    int64_t context_frames;
+    int threads; /* decoder threads; 0 = auto */
     /*
      * Called from vsr_reader_next for each packet of a non-video stream whose timestamp
      * lies inside the kept frame range (already shifted by ts_offset). Takes no ownership.
@@ -46,13 +52,18 @@ typedef struct vsr_reader_stats {
 } vsr_reader_stats;
 
 int vsr_reader_open(vsr_reader **reader, const vsr_reader_options *options, vsr_err *err);
+/* Sets options.context_frames once the model is known; before the first vsr_reader_next. */
+void vsr_reader_set_context(vsr_reader *reader, int64_t context_frames);
 const vsr_video_info *vsr_reader_info(const vsr_reader *reader);
 /* The demuxer, for the writer to copy streams, metadata and chapters from. */
 const AVFormatContext *vsr_reader_format(const vsr_reader *reader);
+enum { VSR_READER_FRAME = 1, VSR_READER_CONTEXT = 2 };
+
 /*
- * Next kept frame into `frame` (unref'd first), pts shifted so the first kept frame of a
- * --start range is at 0 and strictly increasing. Returns 1, 0 at the end, VSR_ERROR on a
- * failure that stops reading (damaged data is counted and skipped, not a failure).
+ * Next frame into `frame` (unref'd first), pts shifted so the first kept frame of a
+ * --start range is at 0 and strictly increasing. Returns VSR_READER_FRAME for a kept
+ * frame, VSR_READER_CONTEXT for a context frame outside the range, 0 at the end, or
+ * VSR_ERROR on a failure that stops reading (damaged data is counted and concealed).
  */
 int vsr_reader_next(vsr_reader *reader, AVFrame *frame, vsr_err *err);
 vsr_reader_stats vsr_reader_stats_get(const vsr_reader *reader);

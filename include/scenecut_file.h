@@ -8,12 +8,12 @@
 #include "vsr_types.h"
 
 typedef struct vsr_cut_list {
-    int64_t *frames; /* ascending, relative to the first kept frame */
+    int64_t *frames; /* ascending input frame numbers */
     size_t count;
 } vsr_cut_list;
 
-/* Numbers in the file count input frames; `start_frame` (--start) is subtracted. */
-int vsr_cut_list_load(vsr_cut_list *list, const char *path, int64_t start_frame, vsr_err *err);
+/* Numbers in the file count input frames from 0; 0 itself is no cut. */
+int vsr_cut_list_load(vsr_cut_list *list, const char *path, vsr_err *err);
 int vsr_cut_list_contains(const vsr_cut_list *list, int64_t frame);
 void vsr_cut_list_free(vsr_cut_list *list);
 

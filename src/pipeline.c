@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <libavutil/buffer.h>
+#include <libavutil/common.h>
 #include <libavutil/pixdesc.h>
 
 #include "bigbuf.h"
@@ -35,7 +36,8 @@ typedef struct lr_frame {
     AVBufferRef *buf; /* from the reader's pool: big buffers freed per frame cost page faults */
     float *rgb;       /* buf's data: 3 planes of in_w x in_h */
     int64_t index, pts;
-    int cut; /* starts a new scene */
+    int cut;     /* starts a new scene */
+    int context; /* outside the --start/--frames range: the model's neighbour, not output */
 } lr_frame;
 
 typedef struct reader_ctx {
@@ -44,6 +46,7 @@ typedef struct reader_ctx {
     vsr_frame_reader *convert;
     vsr_scenecut *detector;
     const vsr_cut_list *cut_file;
+    int64_t first_input_frame; /* the input's number of the first frame read */
     vsr_queue *queue;
     AVBufferPool *rgb_pool;
     volatile sig_atomic_t *stop;
@@ -68,6 +71,9 @@ typedef struct run_state {
     vsr_writer *writer;
     vsr_queue *queue;
     frame_window window;
+    /* The kept frames [range_begin, range_end) among those read, context around them;
+     * -1 and VSR_SCENE_END_UNKNOWN until the reader has shown them. */
+    int64_t range_begin, range_end;
     int eof;
     vsr_progress progress;
     vsr_err err;
@@ -104,7 +110,7 @@ static void *reader_thread(void *arg)
     }
     while (frame && !*ctx->stop) {
         double t0 = vsr_seconds();
-        int ret = vsr_reader_next(ctx->reader, frame, &ctx->err);
+        const int ret = vsr_reader_next(ctx->reader, frame, &ctx->err);
         if (ret <= 0) {
             ctx->failed = ret < 0;
             break;
@@ -126,6 +132,7 @@ static void *reader_thread(void *arg)
         }
         f->index = index++;
         f->pts = frame->pts;
+        f->context = ret == VSR_READER_CONTEXT;
         if (vsr_frame_reader_convert(ctx->convert, frame, f->rgb, &ctx->err) < 0) {
             lr_frame_free(f);
             ctx->failed = 1;
@@ -134,7 +141,7 @@ static void *reader_thread(void *arg)
         if (ctx->detector)
             f->cut = vsr_scenecut_push(ctx->detector, f->rgb);
         else if (ctx->cut_file)
-            f->cut = vsr_cut_list_contains(ctx->cut_file, f->index);
+            f->cut = vsr_cut_list_contains(ctx->cut_file, ctx->first_input_frame + f->index);
         ctx->seconds += vsr_seconds() - t0;
         if (vsr_queue_push(ctx->queue, f) < 0) {
             lr_frame_free(f);
@@ -196,6 +203,10 @@ static int receive_frame(run_state *s)
     int ret = vsr_queue_pop(s->queue, &item);
     if (ret <= 0) {
         s->eof = ret == 0;
+        if (s->eof && s->range_end == VSR_SCENE_END_UNKNOWN)
+            s->range_end = window_end(&s->window);
+        if (s->eof && s->range_begin < 0)
+            s->range_begin = s->range_end; /* nothing inside the range */
         return ret;
     }
     lr_frame *f = item;
@@ -204,12 +215,17 @@ static int receive_frame(run_state *s)
         vsr_err_set(&s->err, "out of memory");
         return VSR_ERROR;
     }
-    if (f->cut && f->index > 0) {
+    if (!f->context && s->range_begin < 0)
+        s->range_begin = f->index;
+    if (f->context && s->range_begin >= 0 && s->range_end == VSR_SCENE_END_UNKNOWN)
+        s->range_end = f->index;
+    if (f->cut && !f->context && f->index > s->range_begin) {
+        /* numbered like the output frames */
         vsr_report *r = s->report;
         if (r->scene_cuts < VSR_REPORT_MAX_CUTS)
-            r->cut_frames[r->scene_cuts] = f->index;
+            r->cut_frames[r->scene_cuts] = f->index - s->range_begin;
         r->scene_cuts++;
-        vsr_log(VSR_LOG_DEBUG, "scene cut at frame %lld", (long long)f->index);
+        vsr_log(VSR_LOG_DEBUG, "scene cut at frame %lld", (long long)(f->index - s->range_begin));
     }
     return 1;
 }
@@ -271,24 +287,28 @@ static int run_chunk(run_state *s, const vsr_chunk *c)
     return VSR_OK;
 }
 
-/* Plans chunks as frames arrive and runs them until the input ends or we are stopped. */
+/* Plans chunks as frames arrive and runs them until the range is out or we are stopped. */
 static int schedule(run_state *s, int chunk, int overlap)
 {
-    int64_t scene_begin = 0, keep = 0;
+    /* Context frames before the range come first: at most `overlap` of them. */
+    while (s->range_begin < 0)
+        if (receive_frame(s) < 0)
+            return VSR_ERROR;
+    int64_t scene_begin = 0, keep = s->range_begin;
     while (!*s->stop) {
+        if (keep >= s->range_end)
+            return VSR_OK; /* every frame of the range is out */
         if (!s->eof && window_end(&s->window) <= keep) {
             if (receive_frame(s) < 0)
                 return VSR_ERROR;
             continue;
         }
-        if (window_end(&s->window) <= keep)
-            return VSR_OK; /* every frame is out */
         int64_t end = scene_end(s, scene_begin);
         if (end != VSR_SCENE_END_UNKNOWN && keep >= end) {
             scene_begin = end;
             continue;
         }
-        vsr_chunk c = vsr_plan_chunk(scene_begin, end, keep, chunk, overlap);
+        vsr_chunk c = vsr_plan_chunk_in_range(scene_begin, end, s->range_end, keep, chunk, overlap);
         if (end == VSR_SCENE_END_UNKNOWN && window_end(&s->window) < c.context_end) {
             if (receive_frame(s) < 0)
                 return VSR_ERROR;
@@ -477,7 +497,11 @@ static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
 
 int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report *report)
 {
-    run_state s = {.job = job, .stop = stop, .report = report};
+    run_state s = {.job = job,
+                   .stop = stop,
+                   .report = report,
+                   .range_begin = -1,
+                   .range_end = VSR_SCENE_END_UNKNOWN};
     reader_ctx rc = {.stop = stop};
     vsr_cut_list cut_file = {0};
     int exit_code = VSR_EXIT_FAILURE;
@@ -488,7 +512,7 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     if (check_output(job, &s.err) < 0)
         goto done;
     if (job->scene_cuts == VSR_SCENE_CUTS_FILE &&
-        vsr_cut_list_load(&cut_file, job->scene_cuts_file, job->start_frame, &s.err) < 0)
+        vsr_cut_list_load(&cut_file, job->scene_cuts_file, &s.err) < 0)
         goto done;
     vsr_reader_options ropt = {.path = job->input,
                                .start_frame = job->start_frame,
@@ -503,6 +527,9 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     fill_report_start(report, job, info, s.engine);
     if (choose_chunk(job, s.engine, report, &s.err) < 0)
         goto done;
+    /* A --start/--frames range gets the same context at its borders as inside a whole run. */
+    vsr_reader_set_context(rc.reader, report->overlap);
+    rc.first_input_frame = job->start_frame - FFMIN(report->overlap, job->start_frame);
     if (open_writer(job, rc.reader, &s.engine->info, &s.writer, &s.err) < 0)
         goto done;
 

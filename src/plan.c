@@ -24,6 +24,16 @@ vsr_chunk vsr_plan_chunk(int64_t scene_begin, int64_t scene_end, int64_t keep_be
     return c;
 }
 
+vsr_chunk vsr_plan_chunk_in_range(int64_t scene_begin, int64_t scene_end, int64_t range_end,
+                                  int64_t keep_begin, int chunk, int overlap)
+{
+    vsr_chunk c = vsr_plan_chunk(scene_begin, range_end < scene_end ? range_end : scene_end,
+                                 keep_begin, chunk, overlap);
+    if (c.keep_end > c.keep_begin)
+        c.context_end = add_clamped(c.keep_end, overlap, scene_end);
+    return c;
+}
+
 size_t vsr_plan_build(int64_t frames, const int64_t *cuts, size_t ncuts, int chunk, int overlap,
                       vsr_chunk *out, size_t cap)
 {

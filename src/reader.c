@@ -9,7 +9,8 @@
  * inside the window's time range [first kept pts, last kept pts + duration) pass, shifted
  * like the video. The demuxer runs ahead of the decoder and interleaving puts audio a
  * little ahead of or behind the video, so a packet whose fate depends on frames not yet
- * decoded waits in a bounded FIFO until it can be decided.
+ * decoded waits in a bounded FIFO until it can be decided. Context frames on either side of
+ * the window are decoded frames returned for the model only: never counted, never windowed.
  */
 #include "reader.h"
 
@@ -65,7 +66,8 @@ struct vsr_reader {
     int range_closed; /* no more frames will be kept */
     int past_end;     /* a packet after the closed range was seen: stop demuxing */
     int64_t range_begin, range_end;
-    int64_t ts_offset; /* subtracted from every timestamp; non-zero only with --start */
+    int64_t ts_offset;    /* subtracted from every timestamp; non-zero only with --start */
+    int64_t context_left; /* context frames still to return after the closed range */
     packet_fifo held;
     int64_t held_dropped;
 };
@@ -241,15 +243,19 @@ static int64_t frame_timestamp(vsr_reader *r, const AVFrame *frame, int64_t *dur
     return ts;
 }
 
-/* Stamps a decoded frame; 1 if it is kept, 0 if it lies before --start. */
+/* Stamps a decoded frame: VSR_READER_FRAME or _CONTEXT, or 0 when it is not wanted. */
 static int take_frame(vsr_reader *r, AVFrame *frame)
 {
     int64_t duration;
     const int64_t ts = frame_timestamp(r, frame, &duration);
     const int64_t index = r->decoded++;
+    if (r->range_closed) { /* a context frame's pts is left as decoded: it is never written */
+        r->context_left--;
+        return VSR_READER_CONTEXT;
+    }
     if (index < r->opt.start_frame) {
         prune_held(r, ts);
-        return 0;
+        return index >= r->opt.start_frame - r->opt.context_frames ? VSR_READER_CONTEXT : 0;
     }
     if ((frame->flags & AV_FRAME_FLAG_CORRUPT) || frame->decode_error_flags) {
         note_damage(r, "damaged video data", index);
@@ -267,11 +273,13 @@ static int take_frame(vsr_reader *r, AVFrame *frame)
     frame->best_effort_timestamp = frame->pts;
     vsr_frame_set_duration(frame, duration);
     r->stats.frames++;
-    if (r->opt.max_frames > 0 && r->stats.frames >= r->opt.max_frames)
+    if (r->opt.max_frames > 0 && r->stats.frames >= r->opt.max_frames) {
         close_range(r);
-    else if (r->windowed)
+        r->context_left = r->opt.context_frames;
+    } else if (r->windowed) {
         flush_held(r);
-    return 1;
+    }
+    return VSR_READER_FRAME;
 }
 
 /* Reads one packet: video goes to the decoder, the rest to route_packet. */
@@ -331,7 +339,7 @@ static void finish_window(vsr_reader *r)
 int vsr_reader_next(vsr_reader *r, AVFrame *frame, vsr_err *err)
 {
     av_frame_unref(frame);
-    while (!r->range_closed) {
+    while (!r->range_closed || r->context_left > 0) {
         if (r->decoder_eof) {
             close_range(r);
             break;
@@ -339,8 +347,9 @@ int vsr_reader_next(vsr_reader *r, AVFrame *frame, vsr_err *err)
         int ret = avcodec_receive_frame(r->dec, frame);
         if (ret == 0) {
             r->drain_errors = 0;
-            if (take_frame(r, frame))
-                return 1;
+            ret = take_frame(r, frame);
+            if (ret)
+                return ret;
             av_frame_unref(frame);
             continue;
         }
@@ -512,8 +521,8 @@ int vsr_reader_open(vsr_reader **reader, const vsr_reader_options *options, vsr_
         vsr_err_set(err, "reader: no input file given");
         return VSR_ERROR;
     }
-    if (options->start_frame < 0 || options->max_frames < 0) {
-        vsr_err_set(err, "%s: negative start frame or frame count", options->path);
+    if (options->start_frame < 0 || options->max_frames < 0 || options->context_frames < 0) {
+        vsr_err_set(err, "%s: negative start frame, frame count or context", options->path);
         return VSR_ERROR;
     }
     vsr_reader *r = calloc(1, sizeof(*r));
@@ -532,6 +541,11 @@ int vsr_reader_open(vsr_reader **reader, const vsr_reader_options *options, vsr_
     fill_info(r);
     *reader = r;
     return VSR_OK;
+}
+
+void vsr_reader_set_context(vsr_reader *reader, int64_t context_frames)
+{
+    reader->opt.context_frames = context_frames > 0 ? context_frames : 0;
 }
 
 const vsr_video_info *vsr_reader_info(const vsr_reader *reader)

@@ -25,7 +25,7 @@ static int cut_list_add(vsr_cut_list *list, size_t *cap, int64_t frame)
     return 0;
 }
 
-int vsr_cut_list_load(vsr_cut_list *list, const char *path, int64_t start_frame, vsr_err *err)
+int vsr_cut_list_load(vsr_cut_list *list, const char *path, vsr_err *err)
 {
     *list = (vsr_cut_list){0};
     FILE *f = fopen(path, "r");
@@ -51,7 +51,7 @@ int vsr_cut_list_load(vsr_cut_list *list, const char *path, int64_t start_frame,
         if (errno || end == p || *end || frame < 0) {
             vsr_err_set(err, "%s:%d: expected one frame number per line", path, lineno);
             ret = VSR_ERROR;
-        } else if (frame > start_frame && cut_list_add(list, &cap, frame - start_frame) < 0) {
+        } else if (frame > 0 && cut_list_add(list, &cap, frame) < 0) {
             vsr_err_set(err, "out of memory reading %s", path);
             ret = VSR_ERROR;
         }

@@ -91,7 +91,17 @@ def pad_to_contract(x, meta):
     return x
 
 
-def reference(model_path, frames, cuts, chunk, overlap):
+def range_plan(frames, begin, end, chunk, overlap):
+    """A --start/--frames range [begin, end) of a clip without cuts: chunks step from
+    begin and the range's neighbours, up to `overlap` on each side, are context."""
+    first, last = max(0, begin - overlap), min(frames, end + overlap)
+    for keep in range(begin, end, chunk):
+        keep_end = min(keep + chunk, end)
+        yield max(first, keep - overlap), keep, keep_end, min(last, keep_end + overlap)
+
+
+def reference(model_path, frames, cuts, chunk, overlap, chunks=None):
+    """The model over `frames` chunk by chunk: plan() of the cuts, or the given chunks."""
     extra = {"vsrup.json": ""}
     model = torch.jit.load(str(model_path), _extra_files=extra).eval()
     meta = json.loads(extra["vsrup.json"])
@@ -99,7 +109,7 @@ def reference(model_path, frames, cuts, chunk, overlap):
     h, w = frames.shape[-2:]
     out = []
     with torch.no_grad():
-        for cb, kb, ke, ce in plan(len(frames), cuts, chunk, overlap):
+        for cb, kb, ke, ce in chunks or plan(len(frames), cuts, chunk, overlap):
             y = model(pad_to_contract(frames[cb:ce], meta).unsqueeze(0))[0]
             out.append(y[kb - cb:ke - cb, :, :s * h, :s * w])
     y = torch.cat(out).clamp(0, 1)
@@ -134,6 +144,27 @@ def test_whole_clip_context_equals_full_sequence(tmp_path, tiny_model):
                          "--scene-cuts", "off")
     assert np.abs(by_overlap - full).max() <= 1
     assert np.abs(by_chunk - full).max() <= 1
+
+
+def test_ranges_see_their_neighbours_and_join_into_one_run(tmp_path, tiny_model):
+    """A --start/--frames range gets up to --overlap frames of context beyond each border,
+    as inside a run: ranges on chunk borders give exactly the whole run's frames (the
+    segments of a film on several machines join without a seam), other ranges their own
+    reference, and both differ from running the range's frames as a clip of their own."""
+    src = rgb_clip(tmp_path / "src.mkv", MEDIA / "vtest.avi", 24, "64:48:400:300")
+    frames = read_rgb(src)
+    whole = reference(tiny_model, frames, [], 4, 3)
+    args = ("--chunk", "4", "--overlap", "3", "--scene-cuts", "off")
+    parts = [run_vsrup(src, tmp_path / f"part{start}.mkv", tiny_model, *args, "--start", start,
+                       "--frames", count)
+             for start, count in ((0, 8), (8, 12), (20, 4))]
+    assert np.abs(np.concatenate(parts) - whole).max() <= 1
+
+    got = run_vsrup(src, tmp_path / "odd.mkv", tiny_model, *args, "--start", 5, "--frames", 9)
+    want = reference(tiny_model, frames, [], 4, 3, chunks=list(range_plan(24, 5, 14, 4, 3)))
+    assert got.shape == want.shape and np.abs(got - want).max() <= 1
+    alone = reference(tiny_model, frames[5:14], [], 4, 3)
+    assert np.abs(got[0] - alone[0]).max() > 1 and np.abs(got[-1] - alone[-1]).max() > 1
 
 
 def test_splice_is_one_cut_and_parts_run_separately(tmp_path, tiny_model):

@@ -233,6 +233,63 @@ static void test_large_numbers(void)
     CHECK(vsr_plan_chunk(0, 50, 0, 100, INT32_MAX).context_end == 50, "overlap INT_MAX");
 }
 
+/*
+ * Segments of a clip, each read with `overlap` context frames on both sides (clipped at
+ * the clip's ends) and planned from its first kept frame with vsr_plan_chunk_in_range,
+ * run exactly the chunks of the whole clip's plan when they start on chunk borders: the
+ * joined segments equal one run. A range ending inside a chunk cuts only that chunk.
+ */
+static void test_segments(void)
+{
+    int is_cut[MAX_FRAMES];
+    vsr_chunk whole[MAX_CHUNKS];
+    for (int frames = 1; frames <= 40; frames++) {
+        for (int T = 1; T <= 8; T++) {
+            for (int O = 0; O <= 6; O++) {
+                for (int set = 0; set < 3; set++) {
+                    int64_t cuts[MAX_FRAMES];
+                    size_t ncuts = 0;
+                    for (int f = 0; f < frames; f++)
+                        is_cut[f] = f > 0 && set > 0 && rng_next() % 8 < (uint32_t)set;
+                    for (int f = 1; f < frames; f++)
+                        if (is_cut[f])
+                            cuts[ncuts++] = f;
+                    scene_map m;
+                    scene_map_fill(&m, frames, is_cut);
+                    size_t n = vsr_plan_build(frames, cuts, ncuts, T, O, whole, MAX_CHUNKS);
+                    /* every range [S, L) the plan's own chunk borders allow */
+                    for (size_t a = 0; a < n; a++) {
+                        for (size_t b = a; b < n; b++) {
+                            const int64_t S = whole[a].keep_begin, L = whole[b].keep_end;
+                            const int64_t first = S - O > 0 ? S - O : 0;
+                            const int64_t last = L + O < frames ? L + O : frames;
+                            size_t i = a;
+                            int64_t keep = S;
+                            while (keep < L) {
+                                /* the scene as the segment sees it: cuts among its frames */
+                                int64_t sb = m.begin[keep] > first ? m.begin[keep] : first;
+                                int64_t se = m.end[keep] < last ? m.end[keep] : last;
+                                vsr_chunk c = vsr_plan_chunk_in_range(sb, se, L, keep, T, O);
+                                CHECK(i <= b && chunks_equal(c, whole[i]),
+                                      "frames %d T %d O %d range [%lld, %lld): chunk at %lld "
+                                      "is not the whole plan's",
+                                      frames, T, O, (long long)S, (long long)L, (long long)keep);
+                                keep = c.keep_end > keep ? c.keep_end : L;
+                                i++;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    /* 20 frames, T 8, O 3, range [0, 5): the kept part stops at 5, context runs to 8 */
+    vsr_chunk c = vsr_plan_chunk_in_range(0, 20, 5, 0, 8, 3);
+    CHECK(chunks_equal(c, (vsr_chunk){0, 0, 5, 8}), "range cut inside a chunk");
+    c = vsr_plan_chunk_in_range(0, 20, 5, 5, 8, 3);
+    CHECK(c.keep_begin == c.keep_end && c.context_end == 5, "nothing to keep past the range");
+}
+
 int main(void)
 {
     test_example();
@@ -240,5 +297,6 @@ int main(void)
     test_sloppy_cuts();
     test_bad_values();
     test_large_numbers();
+    test_segments();
     return check_summary();
 }

@@ -81,7 +81,9 @@ typedef struct read_result {
     vsr_reader_stats stats;
     int frames;
     int64_t pts[MAX_VALUES];
-    int packets; /* other streams' packets seen by the callback */
+    int context_before, context_after; /* context frames before / after the kept ones */
+    uint32_t sums[MAX_VALUES];         /* a checksum of every frame returned, in order */
+    int packets;                       /* other streams' packets seen by the callback */
     int64_t packet_pts[MAX_VALUES];
     AVRational packet_tb;
 } read_result;
@@ -95,10 +97,24 @@ static void collect_packet(void *opaque, AVPacket *packet, const AVStream *strea
     res->packet_tb = stream->time_base;
 }
 
-static read_result *read_file(const char *path, int64_t start, int64_t max, int with_packets)
+/* Adler-32 of the first plane's visible samples: equal frames, equal sums. */
+static uint32_t frame_sum(const AVFrame *frame)
+{
+    uint32_t a = 1, b = 0;
+    for (int y = 0; y < frame->height; y++)
+        for (int x = 0; x < frame->width; x++) {
+            a = (a + frame->data[0][y * frame->linesize[0] + x]) % 65521;
+            b = (b + a) % 65521;
+        }
+    return b << 16 | a;
+}
+
+static read_result *read_with_context(const char *path, int64_t start, int64_t max, int64_t context,
+                                      int with_packets)
 {
     read_result *res = calloc(1, sizeof(*res));
-    vsr_reader_options opt = {.path = path, .start_frame = start, .max_frames = max};
+    vsr_reader_options opt = {
+        .path = path, .start_frame = start, .max_frames = max, .context_frames = context};
     if (with_packets) {
         opt.on_packet = collect_packet;
         opt.opaque = res;
@@ -110,7 +126,16 @@ static read_result *read_file(const char *path, int64_t start, int64_t max, int 
     res->info = *vsr_reader_info(reader);
     AVFrame *frame = av_frame_alloc();
     int ret;
-    while ((ret = vsr_reader_next(reader, frame, &res->err)) == 1) {
+    while ((ret = vsr_reader_next(reader, frame, &res->err)) > 0) {
+        const int returned = res->context_before + res->frames + res->context_after;
+        if (returned < MAX_VALUES)
+            res->sums[returned] = frame_sum(frame);
+        if (ret == VSR_READER_CONTEXT) {
+            *(res->frames ? &res->context_after : &res->context_before) += 1;
+            continue;
+        }
+        CHECK(!res->context_after, "%s: a kept frame after the context that follows the range",
+              path);
         if (res->frames < MAX_VALUES)
             res->pts[res->frames] = frame->pts;
         res->frames++;
@@ -120,6 +145,11 @@ static read_result *read_file(const char *path, int64_t start, int64_t max, int 
     av_frame_free(&frame);
     vsr_reader_close(&reader);
     return res;
+}
+
+static read_result *read_file(const char *path, int64_t start, int64_t max, int with_packets)
+{
+    return read_with_context(path, start, max, 0, with_packets);
 }
 
 static int strictly_increasing(const int64_t *v, int n)
@@ -228,6 +258,50 @@ static void test_windows(void)
             CHECK(res->pts[0] == 0, "window %zu: first pts %" PRId64, w, res->pts[0]);
         free(res);
     }
+}
+
+/*
+ * Context frames around a window are the input's neighbouring frames (as a full read
+ * returns them), clipped at the file's ends; the kept frames, their pts and the audio
+ * packets are those of the same window read without context.
+ */
+static void test_context_frames(void)
+{
+    const char *path = media("Megamind.avi");
+    read_result *all = read_file(path, 0, 0, 0);
+    static const struct {
+        int64_t start, max, context;
+        int before, after;
+    } cases[] = {{100, 50, 10, 10, 10},
+                 {4, 20, 10, 4, 10},
+                 {260, 5, 10, 10, 5},
+                 {0, 0, 10, 0, 0},
+                 {265, 0, 3, 3, 0}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        read_result *plain = read_file(path, cases[c].start, cases[c].max, 1);
+        read_result *res =
+            read_with_context(path, cases[c].start, cases[c].max, cases[c].context, 1);
+        CHECK(res->ret == VSR_OK, "case %zu: %s", c, res->err.msg);
+        CHECK(res->context_before == cases[c].before && res->context_after == cases[c].after,
+              "case %zu: %d context frames before, %d after; want %d, %d", c, res->context_before,
+              res->context_after, cases[c].before, cases[c].after);
+        CHECK(res->frames == plain->frames && res->stats.frames == plain->stats.frames,
+              "case %zu: %d kept frames, %d without context", c, res->frames, plain->frames);
+        CHECK(!memcmp(res->pts, plain->pts, sizeof(res->pts)), "case %zu: kept pts differ", c);
+        CHECK(res->packets == plain->packets &&
+                  !memcmp(res->packet_pts, plain->packet_pts, sizeof(res->packet_pts)),
+              "case %zu: %d audio packets, %d without context", c, res->packets, plain->packets);
+        const int first = (int)cases[c].start - res->context_before;
+        const int n = res->context_before + res->frames + res->context_after;
+        int same = 0;
+        for (int i = 0; i < n; i++)
+            same += res->sums[i] == all->sums[first + i];
+        CHECK(same == n, "case %zu: %d of %d frames are the input's frames %d..%d", c, same, n,
+              first, first + n - 1);
+        free(plain);
+        free(res);
+    }
+    free(all);
 }
 
 typedef struct window {
@@ -496,6 +570,7 @@ int main(void)
     test_info();
     test_windows();
     test_audio_packets();
+    test_context_frames();
     test_repeated_pts();
     test_damaged();
     test_corrupted_copy();
