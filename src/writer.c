@@ -13,13 +13,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bigbuf.h"
 #include "compat.h"
 #include "encoder_pool.h"
 #include "log.h"
+#include "output_file.h"
 
 /*
  * Fixed quantiser for prores_ks instead of its default rate control, which searches a
@@ -62,43 +62,6 @@ static int is_rgb(enum AVPixelFormat fmt)
 {
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(fmt);
     return desc && (desc->flags & AV_PIX_FMT_FLAG_RGB);
-}
-
-/* "dir/film.mov" -> "dir/film.partial.mov": same folder (rename stays atomic), same
- * extension (players and the muxer still recognise it). */
-static char *partial_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(path, '.');
-    if (!dot || (slash && dot < slash))
-        dot = path + strlen(path);
-    size_t stem = (size_t)(dot - path);
-    size_t size = strlen(path) + sizeof(".partial");
-    char *name = malloc(size);
-    if (name)
-        snprintf(name, size, "%.*s.partial%s", (int)stem, path, dot);
-    return name;
-}
-
-static int check_folder(const char *path, vsr_err *err)
-{
-    char folder[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(folder, sizeof(folder), ".");
-    else
-        snprintf(folder, sizeof(folder), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    struct stat st;
-    if (stat(folder, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        vsr_err_set(err, "%s: output folder '%s' does not exist", path, folder);
-        return VSR_ERROR;
-    }
-    if (access(folder, W_OK) < 0) {
-        vsr_err_set(err, "%s: output folder '%s' is not writable: %s", path, folder,
-                    strerror(errno));
-        return VSR_ERROR;
-    }
-    return VSR_OK;
 }
 
 /* FFV1 slice counts must form a grid (notes/apis.md C1); more slices for bigger frames
@@ -421,7 +384,7 @@ static int check_options(const vsr_writer_options *o, vsr_err *err)
 int vsr_writer_open(vsr_writer **out, const vsr_writer_options *options, vsr_err *err)
 {
     *out = NULL;
-    if (check_options(options, err) < 0 || check_folder(options->path, err) < 0)
+    if (check_options(options, err) < 0 || vsr_output_folder_check(options->path, err) < 0)
         return VSR_ERROR;
     vsr_writer *w = calloc(1, sizeof(*w));
     if (!w) {
@@ -434,7 +397,7 @@ int vsr_writer_open(vsr_writer **out, const vsr_writer_options *options, vsr_err
     w->options.display_matrix = NULL;
     w->options.input = NULL;
     w->final_path = strdup(options->path);
-    w->temp_path = partial_name(options->path);
+    w->temp_path = vsr_partial_name(options->path);
     w->held = av_packet_alloc();
     w->options.path = w->final_path;
     if (!w->final_path || !w->temp_path || !w->held) {

@@ -1,0 +1,17 @@
+/*
+ * Where an output is written: a complete file appears only under its final name, renamed
+ * from a temporary one next to it, so a stopped or failed run never leaves a file that looks
+ * finished.
+ */
+#ifndef VSR_OUTPUT_FILE_H
+#define VSR_OUTPUT_FILE_H
+
+#include "vsr_types.h"
+
+/* "dir/film.mov" -> "dir/film.partial.mov" (malloc'd; NULL when out of memory): same
+ * folder, so the rename is atomic, and same extension, so players and muxers know it. */
+char *vsr_partial_name(const char *path);
+/* VSR_OK when the folder of `path` exists and is writable, else a message naming both. */
+int vsr_output_folder_check(const char *path, vsr_err *err);
+
+#endif
