@@ -33,6 +33,10 @@ typedef struct vsr_job {
     int copy_audio, copy_subtitles;
     /* range */
     int64_t start_frame, max_frames;
+    int keep_timestamps;
+    /* --join: the parts to put together into output, in order (input is NULL) */
+    const char *const *join_parts;
+    int join_count;
     /* reporting */
     int quiet;
     int verbose;

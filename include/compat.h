@@ -97,6 +97,20 @@ static inline int vsr_stream_add_display_matrix(AVStream *st, const int32_t matr
     return 0;
 }
 
+/* For a stream copied into another file: its display matrix, which avcodec_parameters_copy
+ * carries along itself from lavc 60.29.100 (it is in codecpar->coded_side_data there). */
+static inline int vsr_stream_copy_display_matrix(AVStream *out, const AVStream *in)
+{
+#if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(60, 29, 100)
+    (void)out;
+    (void)in;
+    return 0;
+#else
+    const int32_t *matrix = vsr_stream_display_matrix(in);
+    return matrix ? vsr_stream_add_display_matrix(out, matrix) : 0;
+#endif
+}
+
 /* The pixel formats an encoder takes, AV_PIX_FMT_NONE-terminated, or NULL when it does not
  * say. avcodec_get_supported_config() replaced AVCodec.pix_fmts in lavc 61.13.100. */
 static inline const enum AVPixelFormat *vsr_encoder_pix_fmts(const AVCodec *codec)

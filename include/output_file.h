@@ -6,12 +6,19 @@
 #ifndef VSR_OUTPUT_FILE_H
 #define VSR_OUTPUT_FILE_H
 
+#include <libavformat/avformat.h>
+
 #include "vsr_types.h"
 
 /* "dir/film.mov" -> "dir/film.partial.mov" (malloc'd; NULL when out of memory): same
  * folder, so the rename is atomic, and same extension, so players and muxers know it. */
 char *vsr_partial_name(const char *path);
+/* VSR_OK unless `path` exists and may not be overwritten (a message saying so). */
+int vsr_output_check_new(const char *path, int overwrite, vsr_err *err);
 /* VSR_OK when the folder of `path` exists and is writable, else a message naming both. */
 int vsr_output_folder_check(const char *path, vsr_err *err);
+
+/* The file's metadata and chapters from `in` into `out`, before its header; an AVERROR. */
+int vsr_output_copy_global(AVFormatContext *out, const AVFormatContext *in);
 
 #endif

@@ -35,6 +35,8 @@ enum {
     OPT_CUDA_GRAPHS,
     OPT_COMPUTE_THREADS,
     OPT_MEMORY_LIMIT,
+    OPT_KEEP_TIMESTAMPS,
+    OPT_JOIN,
 };
 
 static const struct option long_options[] = {
@@ -62,6 +64,8 @@ static const struct option long_options[] = {
     {"cuda-graphs", no_argument, NULL, OPT_CUDA_GRAPHS},
     {"compute-threads", required_argument, NULL, OPT_COMPUTE_THREADS},
     {"memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT},
+    {"keep-timestamps", no_argument, NULL, OPT_KEEP_TIMESTAMPS},
+    {"join", no_argument, NULL, OPT_JOIN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -70,6 +74,7 @@ static const struct option long_options[] = {
 void vsr_cli_usage(void)
 {
     fputs("Usage: vsrup -i INPUT -o OUTPUT [options]\n"
+          "       vsrup --join -o OUTPUT PART... [-y] [-q]\n"
           "Upscale a video with a super-resolution model (BasicVSR++ by default) and encode it\n"
           "to ProRes, FFV1 or DNxHR, keeping audio, subtitles, timing and colour.\n"
           "\n"
@@ -79,6 +84,10 @@ void vsr_cli_usage(void)
           "  -y, --overwrite         replace OUTPUT if it exists\n"
           "      --start N           skip the first N decoded frames\n"
           "      --frames N          process at most N frames\n"
+          "      --keep-timestamps   keep the input's timestamps for a --start range (a\n"
+          "                          segment for --join) instead of starting at 0\n"
+          "      --join              put segments written with --keep-timestamps together,\n"
+          "                          in order, without re-encoding\n"
           "      --no-audio          do not copy audio streams\n"
           "      --no-subtitles      do not copy subtitle streams\n"
           "\n"
@@ -296,6 +305,12 @@ static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
         return parse_int("--compute-threads", arg, 1, 1024, &job->compute_threads, err);
     case OPT_MEMORY_LIMIT:
         return parse_size("--memory-limit", arg, &job->memory_limit, err);
+    case OPT_KEEP_TIMESTAMPS:
+        job->keep_timestamps = 1;
+        return VSR_OK;
+    case OPT_JOIN:
+        job->join_count = -1; /* the parts are the arguments left after the options */
+        return VSR_OK;
     }
     vsr_err_set(err, "unknown option (see vsrup --help)");
     return VSR_ERROR;
@@ -332,6 +347,26 @@ static int validate(vsr_job *job, vsr_err *err)
                                      err);
 }
 
+static int validate_join(const vsr_job *job, vsr_err *err)
+{
+    if (job->input) {
+        vsr_err_set(err, "--join takes the parts as arguments, not -i (see vsrup --help)");
+        return VSR_ERROR;
+    }
+    if (!job->output || job->join_count < 1) {
+        vsr_err_set(err, "--join needs -o OUTPUT and the parts to join (see vsrup --help)");
+        return VSR_ERROR;
+    }
+    for (int i = 0; i < job->join_count; i++) {
+        if (!strcmp(job->join_parts[i], job->output) ||
+            same_file(job->join_parts[i], job->output)) {
+            vsr_err_set(err, "%s: the output would overwrite a part", job->output);
+            return VSR_ERROR;
+        }
+    }
+    return VSR_OK;
+}
+
 int vsr_cli_parse(int argc, char **argv, vsr_job *job, vsr_err *err)
 {
     *job = (vsr_job){
@@ -361,6 +396,11 @@ int vsr_cli_parse(int argc, char **argv, vsr_job *job, vsr_err *err)
         }
         if (parse_option(opt, optarg, job, err) < 0)
             return VSR_ERROR;
+    }
+    if (job->join_count) {
+        job->join_parts = (const char *const *)argv + optind;
+        job->join_count = argc - optind;
+        return validate_join(job, err) < 0 ? VSR_ERROR : VSR_CLI_RUN;
     }
     if (optind < argc) {
         vsr_err_set(err, "unexpected argument '%s' (inputs and outputs go after -i and -o)",

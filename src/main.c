@@ -8,6 +8,7 @@
 #include <libavutil/log.h>
 
 #include "cli.h"
+#include "join.h"
 #include "log.h"
 #include "pipeline.h"
 #include "report.h"
@@ -32,6 +33,21 @@ static void install_signal_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* --join: a remux that takes seconds, so no signal handling or progress line. */
+static int join(const vsr_job *job)
+{
+    vsr_join_stats stats;
+    vsr_err err = {{0}};
+    if (vsr_join(job->output, job->join_parts, job->join_count, job->overwrite, &stats, &err) < 0) {
+        vsr_log(VSR_LOG_ERROR, "%s", err.msg);
+        return VSR_EXIT_FAILURE;
+    }
+    vsr_log(VSR_LOG_INFO, "joined %d parts into %s: %lld video frames, %d streams%s", stats.parts,
+            job->output, (long long)stats.video_frames, stats.streams,
+            stats.gaps ? " (with gaps, see above)" : "");
+    return VSR_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     vsr_job job;
@@ -45,6 +61,8 @@ int main(int argc, char **argv)
     }
     vsr_log_set_level(job.quiet ? VSR_LOG_ERROR : job.verbose ? VSR_LOG_DEBUG : VSR_LOG_INFO);
     av_log_set_level(job.verbose ? AV_LOG_WARNING : AV_LOG_ERROR);
+    if (job.join_count)
+        return join(&job);
     install_signal_handlers();
 
     static vsr_report report;

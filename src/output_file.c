@@ -22,6 +22,16 @@ char *vsr_partial_name(const char *path)
     return name;
 }
 
+int vsr_output_check_new(const char *path, int overwrite, vsr_err *err)
+{
+    struct stat st;
+    if (!overwrite && stat(path, &st) == 0) {
+        vsr_err_set(err, "%s: already exists (use -y to overwrite)", path);
+        return VSR_ERROR;
+    }
+    return VSR_OK;
+}
+
 int vsr_output_folder_check(const char *path, vsr_err *err)
 {
     char folder[4096];
@@ -41,4 +51,28 @@ int vsr_output_folder_check(const char *path, vsr_err *err)
         return VSR_ERROR;
     }
     return VSR_OK;
+}
+
+int vsr_output_copy_global(AVFormatContext *out, const AVFormatContext *in)
+{
+    int ret = av_dict_copy(&out->metadata, in->metadata, 0);
+    if (ret >= 0 && in->nb_chapters) {
+        /* The output context frees its chapters (and their metadata) with itself. */
+        out->chapters = av_calloc(in->nb_chapters, sizeof(*out->chapters));
+        if (!out->chapters)
+            ret = AVERROR(ENOMEM);
+    }
+    for (unsigned i = 0; ret >= 0 && i < in->nb_chapters; i++) {
+        const AVChapter *ic = in->chapters[i];
+        AVChapter *oc = av_mallocz(sizeof(*oc));
+        if (!oc)
+            return AVERROR(ENOMEM);
+        out->chapters[out->nb_chapters++] = oc;
+        oc->id = ic->id;
+        oc->time_base = ic->time_base;
+        oc->start = ic->start;
+        oc->end = ic->end;
+        ret = av_dict_copy(&oc->metadata, ic->metadata, 0);
+    }
+    return ret;
 }

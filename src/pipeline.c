@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libavutil/buffer.h>
@@ -21,6 +20,7 @@
 #include "clock.h"
 #include "colour.h"
 #include "log.h"
+#include "output_file.h"
 #include "plan.h"
 #include "progress.h"
 #include "queue.h"
@@ -375,16 +375,6 @@ static int choose_chunk(const vsr_job *job, vsr_engine *engine, vsr_report *repo
     return VSR_OK;
 }
 
-static int check_output(const vsr_job *job, vsr_err *err)
-{
-    struct stat st;
-    if (!job->overwrite && stat(job->output, &st) == 0) {
-        vsr_err_set(err, "%s: already exists (use -y to overwrite)", job->output);
-        return VSR_ERROR;
-    }
-    return VSR_OK;
-}
-
 static int64_t expected_frames(const vsr_job *job, const vsr_video_info *info)
 {
     int64_t n = info->frames_estimate - job->start_frame;
@@ -509,7 +499,7 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     report->input = job->input;
     report->model_file = job->model;
 
-    if (check_output(job, &s.err) < 0)
+    if (vsr_output_check_new(job->output, job->overwrite, &s.err) < 0)
         goto done;
     if (job->scene_cuts == VSR_SCENE_CUTS_FILE &&
         vsr_cut_list_load(&cut_file, job->scene_cuts_file, &s.err) < 0)
@@ -517,6 +507,7 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     vsr_reader_options ropt = {.path = job->input,
                                .start_frame = job->start_frame,
                                .max_frames = job->max_frames,
+                               .keep_timestamps = job->keep_timestamps,
                                .on_packet = copy_packet,
                                .opaque = &rc};
     if (vsr_reader_open(&rc.reader, &ropt, &s.err) < 0)

@@ -266,7 +266,7 @@ static int take_frame(vsr_reader *r, AVFrame *frame)
     if (!r->range_open) {
         r->range_open = 1;
         r->range_begin = ts;
-        r->ts_offset = r->opt.start_frame > 0 ? ts : 0;
+        r->ts_offset = r->opt.start_frame > 0 && !r->opt.keep_timestamps ? ts : 0;
     }
     r->range_end = ts + duration;
     frame->pts = ts - r->ts_offset;

@@ -306,29 +306,7 @@ static int setup_copies(vsr_writer *w, const AVFormatContext *in, vsr_err *err)
 
 static int copy_global(vsr_writer *w, const AVFormatContext *in, vsr_err *err)
 {
-    if (!in)
-        return VSR_OK;
-    int ret = av_dict_copy(&w->output->metadata, in->metadata, 0);
-    if (ret >= 0 && in->nb_chapters) {
-        /* The output context frees its chapters (and their metadata) with itself. */
-        w->output->chapters = av_calloc(in->nb_chapters, sizeof(*w->output->chapters));
-        if (!w->output->chapters)
-            ret = AVERROR(ENOMEM);
-    }
-    for (unsigned i = 0; ret >= 0 && i < in->nb_chapters; i++) {
-        const AVChapter *ic = in->chapters[i];
-        AVChapter *oc = av_mallocz(sizeof(*oc));
-        if (!oc) {
-            ret = AVERROR(ENOMEM);
-            break;
-        }
-        w->output->chapters[w->output->nb_chapters++] = oc;
-        oc->id = ic->id;
-        oc->time_base = ic->time_base;
-        oc->start = ic->start;
-        oc->end = ic->end;
-        ret = av_dict_copy(&oc->metadata, ic->metadata, 0);
-    }
+    int ret = in ? vsr_output_copy_global(w->output, in) : 0;
     if (ret < 0) {
         vsr_err_set(err, "%s: cannot copy metadata: %s", w->options.path, av_err2str(ret));
         return VSR_ERROR;

@@ -24,7 +24,7 @@ def test_help_and_version():
                    "--pix-fmt", "--overwrite", "--start", "--frames", "--no-audio",
                    "--no-subtitles", "--threads", "--quiet", "--json", "--device",
                    "--precision", "--chunk", "--overlap", "--scene-cuts", "--cuda-graphs",
-                   "--memory-limit"):
+                   "--memory-limit", "--keep-timestamps", "--join"):
         assert option in proc.stdout
     assert vsrup("--version").stdout.startswith("vsrup ")
 

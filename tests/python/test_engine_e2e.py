@@ -150,15 +150,21 @@ def test_ranges_see_their_neighbours_and_join_into_one_run(tmp_path, tiny_model)
     """A --start/--frames range gets up to --overlap frames of context beyond each border,
     as inside a run: ranges on chunk borders give exactly the whole run's frames (the
     segments of a film on several machines join without a seam), other ranges their own
-    reference, and both differ from running the range's frames as a clip of their own."""
+    reference, and both differ from running the range's frames as a clip of their own.
+    The segments, joined with --join, decode to the whole run."""
     src = rgb_clip(tmp_path / "src.mkv", MEDIA / "vtest.avi", 24, "64:48:400:300")
     frames = read_rgb(src)
     whole = reference(tiny_model, frames, [], 4, 3)
     args = ("--chunk", "4", "--overlap", "3", "--scene-cuts", "off")
+    ranges = ((0, 8), (8, 12), (20, 4))
     parts = [run_vsrup(src, tmp_path / f"part{start}.mkv", tiny_model, *args, "--start", start,
-                       "--frames", count)
-             for start, count in ((0, 8), (8, 12), (20, 4))]
+                       "--frames", count, "--keep-timestamps")
+             for start, count in ranges]
     assert np.abs(np.concatenate(parts) - whole).max() <= 1
+    joined = tmp_path / "joined.mkv"
+    vsrup("--join", "-o", joined, *(tmp_path / f"part{start}.mkv" for start, _ in ranges))
+    g = decode_raw(joined, "gbrp16le", 4 * W, 4 * H, 3, np.uint16)
+    assert np.abs(g[:, [2, 0, 1]].astype(np.float64) - whole).max() <= 1
 
     got = run_vsrup(src, tmp_path / "odd.mkv", tiny_model, *args, "--start", 5, "--frames", 9)
     want = reference(tiny_model, frames, [], 4, 3, chunks=list(range_plan(24, 5, 14, 4, 3)))
