@@ -25,7 +25,7 @@ typedef struct vsr_reader_options {
      */
     int64_t context_frames;
     int keep_timestamps; /* a --start range keeps the input's timestamps (no shift to 0) */
-    int threads; /* decoder threads; 0 = auto */
+    int threads;         /* decoder threads; 0 = auto */
     /*
      * Called from vsr_reader_next for each packet of a non-video stream whose timestamp
      * lies inside the kept frame range (already shifted by ts_offset). Takes no ownership.
@@ -62,8 +62,8 @@ enum { VSR_READER_FRAME = 1, VSR_READER_CONTEXT = 2 };
 
 /*
  * Next frame into `frame` (unref'd first), pts strictly increasing and shifted so the
- * first kept frame of a --start range is at 0 (unless keep_timestamps). Returns VSR_READER_FRAME for a kept
- * frame, VSR_READER_CONTEXT for a context frame outside the range, 0 at the end, or
+ * first kept frame of a --start range is at 0 (unless keep_timestamps). Returns VSR_READER_FRAME
+ * for a kept frame, VSR_READER_CONTEXT for a context frame outside the range, 0 at the end, or
  * VSR_ERROR on a failure that stops reading (damaged data is counted and concealed).
  */
 int vsr_reader_next(vsr_reader *reader, AVFrame *frame, vsr_err *err);
