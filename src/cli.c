@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <libavcodec/version.h>
@@ -231,6 +232,13 @@ static int same_file(const char *a, const char *b)
            sa.st_ino == sb.st_ino;
 }
 
+/* MXF files start at 0 whatever their packets say: no segment times, so no joins either. */
+static int is_mxf(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot && !strcasecmp(dot, ".mxf");
+}
+
 static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
 {
     int64_t v64;
@@ -334,6 +342,13 @@ static int validate(vsr_job *job, vsr_err *err)
                     job->output);
         return VSR_ERROR;
     }
+    if (job->keep_timestamps && is_mxf(job->output)) {
+        vsr_err_set(err,
+                    "%s: MXF cannot keep a segment's timestamps (--keep-timestamps); write "
+                    "segments as .mov or .mkv",
+                    job->output);
+        return VSR_ERROR;
+    }
     if (!job->model) {
         if (vsr_locate_default_model(job->default_model, sizeof(job->default_model), err) < 0) {
             char reason[sizeof(err->msg)];
@@ -355,6 +370,11 @@ static int validate_join(const vsr_job *job, vsr_err *err)
     }
     if (!job->output || job->join_count < 1) {
         vsr_err_set(err, "--join needs -o OUTPUT and the parts to join (see vsrup --help)");
+        return VSR_ERROR;
+    }
+    if (is_mxf(job->output)) {
+        vsr_err_set(err, "%s: --join writes .mov or .mkv (MXF cannot hold the parts' times)",
+                    job->output);
         return VSR_ERROR;
     }
     for (int i = 0; i < job->join_count; i++) {

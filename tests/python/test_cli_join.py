@@ -76,6 +76,9 @@ def test_bad_joins_fail_and_leave_nothing(segments, tmp_path):
     assert "overwrite a part" in fails(2, "--join", "-o", parts[0], parts[0], parts[1])
     assert "not -i" in fails(2, "--join", "-i", MEGAMIND, "-o", out, parts[0])
     assert "needs -o OUTPUT and the parts" in fails(2, "--join", "-o", out)
+    assert "MXF" in fails(2, "--join", "-o", tmp_path / "j.mxf", parts[0])
+    assert "MXF" in fails(2, "-i", MEGAMIND, "-o", tmp_path / "j.mxf", "--start", 5,
+                          "--keep-timestamps")
 
 
 def test_gap_is_reported(segments, tmp_path):
