@@ -94,9 +94,9 @@ static unsigned codec_tag(const AVOutputFormat *format, const AVCodecParameters 
     return 0;
 }
 
-static int setup_output(joiner *j, const AVFormatContext *in, const char *path, vsr_err *err)
+static int setup_output(joiner *j, AVFormatContext *in, const char *path, vsr_err *err)
 {
-    j->video = av_find_best_stream((AVFormatContext *)in, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    j->video = av_find_best_stream(in, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
     if (j->video < 0) {
         vsr_err_set(err, "%s: no video stream", path);
         return VSR_ERROR;
