@@ -6,6 +6,7 @@
 
 #include "chunk_fit.h"
 #include "engine.h"
+#include "join.h"
 
 #define VSR_REPORT_MAX_CUTS 4096
 
@@ -29,8 +30,18 @@ typedef struct vsr_report {
     char error[512];
 } vsr_report;
 
+/* What a --join did. */
+typedef struct vsr_join_report {
+    const char *output;
+    const char *const *parts; /* stats.parts of them */
+    vsr_join_stats stats;
+    int exit_code;
+    const char *error; /* empty when it worked */
+} vsr_join_report;
+
 void vsr_report_print(const vsr_report *report);
 /* Returns VSR_OK, or VSR_ERROR with a message naming the file. */
 int vsr_report_write_json(const vsr_report *report, const char *path, vsr_err *err);
+int vsr_report_write_join_json(const vsr_join_report *report, const char *path, vsr_err *err);
 
 #endif

@@ -75,7 +75,7 @@ static const struct option long_options[] = {
 void vsr_cli_usage(void)
 {
     fputs("Usage: vsrup -i INPUT -o OUTPUT [options]\n"
-          "       vsrup --join -o OUTPUT PART... [-y] [-q]\n"
+          "       vsrup --join -o OUTPUT PART... [-y] [-q] [--json FILE]\n"
           "Upscale a video with a super-resolution model (BasicVSR++ by default) and encode it\n"
           "to ProRes, FFV1 or DNxHR, keeping audio, subtitles, timing and colour.\n"
           "\n"

@@ -36,16 +36,24 @@ static void install_signal_handlers(void)
 /* --join: a remux that takes seconds, so no signal handling or progress line. */
 static int join(const vsr_job *job)
 {
-    vsr_join_stats stats;
     vsr_err err = {{0}};
-    if (vsr_join(job->output, job->join_parts, job->join_count, job->overwrite, &stats, &err) < 0) {
+    vsr_join_report report = {.output = job->output, .parts = job->join_parts};
+    if (vsr_join(job->output, job->join_parts, job->join_count, job->overwrite, &report.stats,
+                 &err) < 0) {
         vsr_log(VSR_LOG_ERROR, "%s", err.msg);
+        report.exit_code = VSR_EXIT_FAILURE;
+    } else {
+        vsr_log(VSR_LOG_INFO, "joined %d parts into %s: %lld video frames, %d streams%s",
+                report.stats.parts, job->output, (long long)report.stats.video_frames,
+                report.stats.streams, report.stats.gaps ? " (with gaps, see above)" : "");
+    }
+    report.error = err.msg;
+    vsr_err jerr = {{0}};
+    if (job->json_path && vsr_report_write_join_json(&report, job->json_path, &jerr) < 0) {
+        vsr_log(VSR_LOG_ERROR, "%s", jerr.msg);
         return VSR_EXIT_FAILURE;
     }
-    vsr_log(VSR_LOG_INFO, "joined %d parts into %s: %lld video frames, %d streams%s", stats.parts,
-            job->output, (long long)stats.video_frames, stats.streams,
-            stats.gaps ? " (with gaps, see above)" : "");
-    return VSR_EXIT_OK;
+    return report.exit_code;
 }
 
 int main(int argc, char **argv)

@@ -53,14 +53,30 @@ static void json_field_string(FILE *f, const char *key, const char *value)
     fputs(",\n", f);
 }
 
-int vsr_report_write_json(const vsr_report *r, const char *path, vsr_err *err)
+static FILE *json_open(const char *path, vsr_err *err)
 {
     FILE *f = fopen(path, "w");
-    if (!f) {
+    if (!f)
+        vsr_err_set(err, "%s: cannot write the JSON report: %s", path, strerror(errno));
+    else
+        fputs("{\n", f);
+    return f;
+}
+
+static int json_close(FILE *f, const char *path, vsr_err *err)
+{
+    if (fclose(f) != 0) {
         vsr_err_set(err, "%s: cannot write the JSON report: %s", path, strerror(errno));
         return VSR_ERROR;
     }
-    fputs("{\n", f);
+    return VSR_OK;
+}
+
+int vsr_report_write_json(const vsr_report *r, const char *path, vsr_err *err)
+{
+    FILE *f = json_open(path, err);
+    if (!f)
+        return VSR_ERROR;
     json_field_string(f, "input", r->input);
     json_field_string(f, "output", r->output);
     json_field_string(f, "model", r->engine.name);
@@ -101,9 +117,23 @@ int vsr_report_write_json(const vsr_report *r, const char *path, vsr_err *err)
     fprintf(f, "  \"fps\": %.3f,\n", fps(r->frames_out, r->seconds_total));
     fprintf(f, "  \"interrupted\": %s,\n  \"exit_code\": %d\n}\n",
             r->interrupted ? "true" : "false", r->exit_code);
-    if (fclose(f) != 0) {
-        vsr_err_set(err, "%s: cannot write the JSON report: %s", path, strerror(errno));
+    return json_close(f, path, err);
+}
+
+int vsr_report_write_join_json(const vsr_join_report *r, const char *path, vsr_err *err)
+{
+    FILE *f = json_open(path, err);
+    if (!f)
         return VSR_ERROR;
+    json_field_string(f, "output", r->output);
+    json_field_string(f, "error", r->error);
+    fputs("  \"parts\": [", f);
+    for (int i = 0; i < r->stats.parts; i++) {
+        fputs(i ? ", " : "", f);
+        json_string(f, r->parts[i]);
     }
-    return VSR_OK;
+    fprintf(f, "],\n  \"video_frames\": %lld,\n  \"streams\": %d,\n  \"gaps\": %d,\n",
+            (long long)r->stats.video_frames, r->stats.streams, r->stats.gaps);
+    fprintf(f, "  \"exit_code\": %d\n}\n", r->exit_code);
+    return json_close(f, path, err);
 }

@@ -3,6 +3,8 @@
 The reference is a single vsrup run over the whole clip; ffprobe reads both files' packets
 (payload hashes and times), so the comparison shares no code with the joiner.
 """
+import json
+
 import pytest
 
 from vsrtest import MEDIA, count_frames, ffprobe, vsrup
@@ -37,9 +39,12 @@ def segments(tmp_path_factory):
 def test_joined_segments_equal_one_run(segments):
     folder, whole, parts = segments
     joined = folder / "joined.mov"
-    proc = vsrup("--join", "-o", joined, *parts)
+    proc = vsrup("--join", "-o", joined, *parts, "--json", folder / "join.json")
     assert "joined 3 parts" in proc.stderr and "270 video frames, 2 streams" in proc.stderr
     assert "missing" not in proc.stderr
+    report = json.loads((folder / "join.json").read_text())
+    assert report == {"output": str(joined), "error": "", "parts": [str(p) for p in parts],
+                      "video_frames": 270, "streams": 2, "gaps": 0, "exit_code": 0}
     assert count_frames(joined) == 270
     want, got = packets(whole), packets(joined)
     assert sorted(got) == sorted(want) == [0, 1]
@@ -60,8 +65,10 @@ def test_bad_joins_fail_and_leave_nothing(segments, tmp_path):
         assert not out.exists() and not (tmp_path / "j.partial.mov").exists()
         return proc.stderr.strip()
 
-    line = fails(1, "--join", "-o", out, parts[1], parts[0])
+    line = fails(1, "--join", "-o", out, parts[1], parts[0], "--json", tmp_path / "r.json")
     assert str(parts[0]) in line and "out of order" in line
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["exit_code"] == 1 and report["error"] == line.removeprefix("vsrup: ")
     shifted = tmp_path / "shifted.mov"  # written without --keep-timestamps: starts at 0
     vsrup("-i", MEGAMIND, "-o", shifted, "-s", "1", "-q", "--start", 100, "--frames", 5)
     line = fails(1, "--join", "-o", out, parts[0], shifted)
