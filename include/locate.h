@@ -21,9 +21,8 @@ int vsr_locate_torch_module(char *path, size_t size);
 /*
  * The default model: the VSRUP_MODEL variable (a file or a built-in name), else
  * VSR_DEFAULT_MODEL_NAME in the fetch cache ($VSRUP_CACHE, else $XDG_CACHE_HOME/vsrup, else
- * ~/.cache/vsrup), else in
- * ../share/vsrup from the program. VSR_OK with its path, or VSR_ERROR with err saying
- * what is missing and how to get it.
+ * ~/.cache/vsrup), else in ../share/vsrup from the program. VSR_OK with its path, or
+ * VSR_ERROR with err saying what is missing and how to get it.
  */
 int vsr_locate_default_model(char *path, size_t size, vsr_err *err);
 

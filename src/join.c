@@ -143,11 +143,17 @@ static int setup_output(joiner *j, AVFormatContext *in, const char *path, vsr_er
     return VSR_OK;
 }
 
+/* Intra-only video: pts and dts are the same where both are set. */
+static int64_t packet_time(const AVPacket *pkt)
+{
+    return pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+}
+
 /* Checks where a part's first video packet lies against the end of the previous part. */
 static int check_joint(joiner *j, const AVPacket *pkt, const char *path, vsr_err *err)
 {
     const AVRational tb = j->out->streams[j->video]->time_base;
-    const int64_t pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+    const int64_t pts = packet_time(pkt);
     const int64_t frame = FFMAX(j->last_duration, j->prev_duration);
     const int64_t end = j->last_pts + frame;
     const int64_t slack = frame / 2; /* timestamps of irregular films wobble */
@@ -191,7 +197,7 @@ static int copy_part(joiner *j, AVFormatContext *in, const char *path, vsr_err *
             first_video = 0;
             j->prev_duration = j->last_duration;
             j->last_duration = pkt->duration;
-            j->last_pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+            j->last_pts = packet_time(pkt);
             j->stats->video_frames++;
         }
         ret = av_interleaved_write_frame(j->out, pkt);

@@ -61,11 +61,11 @@ static void fetch_cache_dir(char *dir, size_t size)
         snprintf(dir, size, "%s", cache);
         return;
     }
-    const char *xdg = env_value("XDG_CACHE_HOME");
+    const char *xdg = env_value("XDG_CACHE_HOME"), *home = env_value("HOME");
     if (xdg)
         snprintf(dir, size, "%s/vsrup", xdg);
     else
-        snprintf(dir, size, "%s/.cache/vsrup", env_value("HOME") ? env_value("HOME") : "");
+        snprintf(dir, size, "%s/.cache/vsrup", home ? home : "");
 }
 
 int vsr_locate_default_model(char *path, size_t size, vsr_err *err)
