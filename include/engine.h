@@ -27,8 +27,12 @@ typedef struct vsr_engine_info {
     int min_h, min_w;
     int multiple;       /* input H and W are padded to a multiple of this */
     char device[32];    /* where it runs, e.g. "cpu", "cuda:0" */
+    char device_id[48]; /* the accelerator's identity across processes ("GPU-<uuid>"), or "" */
     char precision[16]; /* "float32" or "float16" */
 } vsr_engine_info;
+
+/* Messages an engine has for the user (a fallback it took, say): level is a VSR_LOG_* value. */
+typedef void (*vsr_engine_log_fn)(int level, const char *message);
 
 typedef struct vsr_engine_options {
     const char *model;  /* "bicubic", "lanczos", or a path to a TorchScript file */
@@ -39,6 +43,7 @@ typedef struct vsr_engine_options {
     int cuda_graphs;
     int in_w, in_h;
     vsr_pixel_layout out_layout;
+    vsr_engine_log_fn log; /* may be NULL */
 } vsr_engine_options;
 
 typedef struct vsr_engine vsr_engine;
@@ -78,10 +83,14 @@ void vsr_engine_close(vsr_engine **engine);
 /* Loads the TorchScript engine module (vsrup_torch.so, see locate.h) once and returns its vtable;
  * NULL with a message if it cannot. */
 const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err);
+/* What the loaded module was built with and sees now, for --version: "libtorch 2.11.0, CUDA 13.0
+ * compiled in, 0 CUDA devices"; VSR_ERROR with a message if the module cannot be loaded. */
+int vsr_engine_torch_describe(char *text, size_t size, vsr_err *err);
 
 extern const vsr_engine_ops vsr_engine_resize_ops;
 /* Defined by the module, looked up with dlsym. */
 extern const vsr_engine_ops vsr_engine_torch_ops;
+void vsr_engine_torch_build_info(char *text, size_t size);
 
 #ifdef __cplusplus
 }

@@ -66,8 +66,8 @@ static int probe(vsr_engine *e, const float *const *in, int n, const probe_outpu
     return *peak > 0 ? VSR_OK : VSR_ERROR;
 }
 
-int vsr_chunk_fit_measure(vsr_engine *engine, int overlap, int64_t limit, vsr_chunk_fit *fit,
-                          vsr_err *err)
+int vsr_chunk_fit_measure(vsr_engine *engine, int overlap, int64_t limit, int64_t pending,
+                          vsr_chunk_fit *fit, vsr_err *err)
 {
     const int n1 = engine->info.min_frames > 2 ? engine->info.min_frames : 2, n2 = n1 + 2;
     const size_t frame_floats = 3 * (size_t)engine->options.in_w * engine->options.in_h;
@@ -110,7 +110,8 @@ int vsr_chunk_fit_measure(vsr_engine *engine, int overlap, int64_t limit, vsr_ch
     /* The pipeline also holds each frame of a chunk as float R'G'B' in host memory. */
     int64_t per_frame =
         fit->per_frame + (fit->device ? 0 : (int64_t)(sizeof(float) * frame_floats));
-    fit->budget = limit > 0 ? limit : (int64_t)(FREE_SHARE * (double)free_bytes);
+    fit->pending = pending;
+    fit->budget = limit > 0 ? limit : (int64_t)(FREE_SHARE * (double)(free_bytes - pending));
     int64_t frames = (fit->budget - fit->fixed) / per_frame;
     int64_t chunk = frames - 2 * (int64_t)overlap;
     fit->fits = chunk >= 1;
@@ -123,4 +124,9 @@ done:
     free(in);
     free(grey);
     return ret;
+}
+
+int64_t vsr_chunk_fit_peak(const vsr_chunk_fit *fit, int overlap)
+{
+    return fit->fixed + fit->per_frame * (fit->chunk + 2 * (int64_t)overlap);
 }

@@ -134,10 +134,16 @@ static void print_version(void)
            AV_STRINGIFY(LIBAVCODEC_VERSION), AV_STRINGIFY(LIBAVFORMAT_VERSION));
     char path[PATH_MAX];
 #ifdef VSR_HAVE_TORCH
-    if (vsr_locate_torch_module(path, sizeof(path)) == VSR_OK)
-        printf("TorchScript engine: %s\n", path);
-    else
+    if (vsr_locate_torch_module(path, sizeof(path)) == VSR_OK) {
+        char build[256];
+        vsr_err err;
+        if (vsr_engine_torch_describe(build, sizeof(build), &err) == VSR_OK)
+            printf("TorchScript engine: %s (%s)\n", path, build);
+        else
+            printf("TorchScript engine: %s (%s)\n", path, err.msg);
+    } else {
         puts("TorchScript engine: no (vsrup_torch.so not found)");
+    }
 #else
     puts("TorchScript engine: no (built without libtorch)");
 #endif

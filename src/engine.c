@@ -14,30 +14,60 @@
 #include <dlfcn.h>
 
 /* Loaded once, never unloaded (libtorch does not support it). Called from one thread. */
-const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err)
+static void *torch_module(vsr_err *err)
 {
-    static const vsr_engine_ops *ops;
-    if (ops)
-        return ops;
+    static void *module;
+    if (module)
+        return module;
     char path[PATH_MAX];
     if (vsr_locate_torch_module(path, sizeof(path)) < 0) {
         vsr_err_set(err, "vsrup_torch.so not found next to vsrup or in ../lib/vsrup (or "
                          "VSRUP_TORCH_MODULE): the TorchScript engine is not installed");
         return NULL;
     }
-    void *module = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (module)
-        ops = dlsym(module, "vsr_engine_torch_ops");
-    if (!ops)
+    if (!(module = dlopen(path, RTLD_NOW | RTLD_LOCAL)))
         vsr_err_set(err, "%s: cannot load the TorchScript engine: %s", path, dlerror());
-    return ops;
+    return module;
 }
-#else
+
+static void *torch_symbol(const char *name, vsr_err *err)
+{
+    void *module = torch_module(err);
+    void *symbol = module ? dlsym(module, name) : NULL;
+    if (module && !symbol)
+        vsr_err_set(err, "the TorchScript engine module has no %s: %s", name, dlerror());
+    return symbol;
+}
+
 const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err)
 {
-    vsr_err_set(err, "this vsrup was built without libtorch, so only the built-in models "
-                     "bicubic and lanczos are available");
+    return torch_symbol("vsr_engine_torch_ops", err);
+}
+
+int vsr_engine_torch_describe(char *text, size_t size, vsr_err *err)
+{
+    void (*build_info)(char *, size_t) = NULL;
+    void *symbol = torch_symbol("vsr_engine_torch_build_info", err);
+    if (!symbol)
+        return VSR_ERROR;
+    memcpy(&build_info, &symbol, sizeof(build_info)); /* object to function pointer */
+    build_info(text, size);
+    return VSR_OK;
+}
+#else
+static const char no_torch[] = "this vsrup was built without libtorch, so only the built-in "
+                               "models bicubic and lanczos are available";
+
+const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err)
+{
+    vsr_err_set(err, "%s", no_torch);
     return NULL;
+}
+
+int vsr_engine_torch_describe(char *text, size_t size, vsr_err *err)
+{
+    vsr_err_set(err, "%s", no_torch);
+    return VSR_ERROR;
 }
 #endif
 

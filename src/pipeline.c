@@ -19,6 +19,7 @@
 #include "bigbuf.h"
 #include "clock.h"
 #include "colour.h"
+#include "device_share.h"
 #include "log.h"
 #include "output_file.h"
 #include "plan.h"
@@ -68,6 +69,7 @@ typedef struct run_state {
     volatile sig_atomic_t *stop;
     vsr_report *report;
     vsr_engine *engine;
+    vsr_device_share *share; /* this process's claim on a shared GPU's memory, or NULL */
     vsr_writer *writer;
     vsr_queue *queue;
     frame_window window;
@@ -276,7 +278,8 @@ static int run_chunk(run_state *s, const vsr_chunk *c)
         free_frames(out, keep_count);
         return ret;
     }
-    s->report->chunks++;
+    if (s->report->chunks++ == 0 && s->share)
+        vsr_device_share_held(s->share); /* the claim is now allocated on the device */
     for (int i = 0; i < keep_count; i++) {
         out[i]->pts = window_at(&s->window, c->keep_begin + i)->pts;
         if (vsr_writer_write_frame(s->writer, &out[i], &s->err) < 0) {
@@ -335,7 +338,19 @@ static int schedule(run_state *s, int chunk, int overlap)
     return VSR_OK;
 }
 
-static int choose_chunk(const vsr_job *job, vsr_engine *engine, vsr_report *report, vsr_err *err)
+/* Other vsrup processes on the same GPU: budget only what they have not claimed. */
+static int share_device(const vsr_job *job, const vsr_engine *engine, vsr_device_share **share,
+                        int64_t *pending, int *peers, vsr_err *err)
+{
+    *pending = 0;
+    *peers = 0;
+    if (job->memory_limit > 0 || !engine->info.device_id[0])
+        return VSR_OK;
+    return vsr_device_share_join(share, NULL, engine->info.device_id, pending, peers, err);
+}
+
+static int choose_chunk(const vsr_job *job, vsr_engine *engine, vsr_report *report,
+                        vsr_device_share **share, vsr_err *err)
 {
     const vsr_engine_info *info = &engine->info;
     if (!info->temporal) {
@@ -356,7 +371,15 @@ static int choose_chunk(const vsr_job *job, vsr_engine *engine, vsr_report *repo
     }
     vsr_log(VSR_LOG_INFO, "measuring the model's memory per frame (--chunk skips this)");
     vsr_chunk_fit *fit = &report->fit;
-    int ret = vsr_chunk_fit_measure(engine, report->overlap, job->memory_limit, fit, err);
+    int64_t pending;
+    int peers;
+    if (share_device(job, engine, share, &pending, &peers, err) < 0)
+        return VSR_ERROR;
+    int ret = vsr_chunk_fit_measure(engine, report->overlap, job->memory_limit, pending, fit, err);
+    fit->peers = peers;
+    if (*share)
+        vsr_device_share_claim(*share,
+                               ret == VSR_OK ? vsr_chunk_fit_peak(fit, report->overlap) : 0);
     if (ret == VSR_ERROR_OOM) {
         vsr_err_set(err, "%s: even a probe chunk of a few frames does not fit in %s memory",
                     info->name, info->device);
@@ -372,6 +395,11 @@ static int choose_chunk(const vsr_job *job, vsr_engine *engine, vsr_report *repo
             fit->chunk, fit->per_frame / mib, fit->fixed / mib, fit->device ? "device" : "host",
             fit->budget / mib,
             fit->fits ? "" : "; even one frame with its overlap exceeds it, trying anyway");
+    if (peers)
+        vsr_log(VSR_LOG_INFO,
+                "sharing %s with %d other vsrup process(es): %.0f MiB they claimed is left to "
+                "them",
+                info->device, peers, pending / mib);
     return VSR_OK;
 }
 
@@ -383,6 +411,11 @@ static int64_t expected_frames(const vsr_job *job, const vsr_video_info *info)
     if (job->max_frames && (n == 0 || n > job->max_frames))
         n = job->max_frames;
     return n;
+}
+
+static void engine_log(int level, const char *message)
+{
+    vsr_log(level, "%s", message);
 }
 
 static int open_engine(const vsr_job *job, const vsr_video_info *info, vsr_engine **engine,
@@ -397,6 +430,7 @@ static int open_engine(const vsr_job *job, const vsr_video_info *info, vsr_engin
         .cuda_graphs = job->cuda_graphs,
         .in_w = info->width,
         .in_h = info->height,
+        .log = engine_log,
     };
     if (vsr_colour_layout(job->format.pix_fmt, &options.out_layout) < 0) {
         vsr_err_set(err, "pixel format %s has no colour layout",
@@ -516,7 +550,7 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     if (open_engine(job, info, &s.engine, &s.err) < 0)
         goto done;
     fill_report_start(report, job, info, s.engine);
-    if (choose_chunk(job, s.engine, report, &s.err) < 0)
+    if (choose_chunk(job, s.engine, report, &s.share, &s.err) < 0)
         goto done;
     /* A --start/--frames range gets the same context at its borders as inside a whole run. */
     vsr_reader_set_context(rc.reader, report->overlap);
@@ -566,6 +600,7 @@ done:
     vsr_frame_reader_free(&rc.convert);
     vsr_writer_close(&s.writer);
     vsr_engine_close(&s.engine);
+    vsr_device_share_leave(&s.share);
     vsr_reader_close(&rc.reader);
     vsr_cut_list_free(&cut_file);
     return exit_code;

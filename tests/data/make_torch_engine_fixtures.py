@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Fixtures for tests/unit/test_engine_torch.c, written into one folder:
 
 - tiny TorchScript models with a vsrup.json (and broken variants for the error cases);

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -116,7 +117,7 @@ def test_best_frames_match_reference_pngs(bench, capsys, tmp_path):
 
 def test_model_only_times_the_torchscript_file(bench, capsys, tmp_path):
     model = tmp_path / "tiny.pt"
-    subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, "models", "export.py"),
+    subprocess.run([sys.executable, os.path.join(SOURCE, "models", "export.py"),
                     "--random-init", "--mid-channels", "16", "--num-blocks", "1", "--output",
                     str(model)], check=True, capture_output=True)
     r = run(bench, capsys, ["model-only", "--input", CLIP, "--model", str(model), "--frames", "5",
