@@ -195,15 +195,18 @@ def import_model(model_json: str) -> Tuple[VsrupESRGAN, dict]:
 
 
 def package_of(model_json: str) -> Tuple[str, str]:
-    """('name@version', licence) of the npm package holding model_json (models/xN/model.json),
-    kept in vsrup.json for attribution; empty strings outside a package."""
-    path = os.path.join(os.path.dirname(model_json), "..", "..", "package.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            pkg = json.load(f)
-        return f"{pkg['name']}@{pkg['version']}", pkg.get("license", "")
-    except (OSError, KeyError, ValueError):
-        return "", ""
+    """('name@version', licence) of the npm package holding model_json, kept in vsrup.json for
+    attribution: the package's models/xN/model.json, or a copy as PACKAGE/xN/model.json with
+    package.json beside xN (../shared/models/upscalerjs); empty strings outside a package."""
+    folder = os.path.dirname(model_json)
+    for up in (("..", ".."), ("..",)):
+        try:
+            with open(os.path.join(folder, *up, "package.json"), encoding="utf-8") as f:
+                pkg = json.load(f)
+            return f"{pkg['name']}@{pkg['version']}", pkg.get("license", "")
+        except (OSError, KeyError, ValueError):
+            continue
+    return "", ""
 
 
 def save_with_metadata(module: nn.Module, path: str, meta: dict) -> None:

@@ -1,7 +1,9 @@
 #!/bin/sh
 # The one build: vsrup and vsrup_torch.so against the project venv's libtorch (PyTorch 2.11,
 # the CUDA 13 wheel) with the CUDA path compiled in and linked against libtorch_cuda, using the
-# CUDA toolkit under $CUDA_HOME (default /usr/local/cuda). Makes the venv first when needed.
+# CUDA toolkit under $CUDA_HOME (default /usr/local/cuda). Makes the venv first when needed;
+# with VSR_PYTHON set (a python whose torch to build against, as on the GPU machines, which
+# cannot install anything) it uses that instead.
 #
 # Usage: scripts/build.sh [BUILD_DIR] [CMAKE_ARGS...]     (BUILD_DIR default: build)
 #   scripts/build.sh build-notorch -DVSR_WITH_TORCH=OFF  # the built-in engines only
@@ -12,8 +14,12 @@ build=${1:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 jobs=$(nproc 2>/dev/null || echo 2)
 
-"$root/scripts/setup-python.sh"
-python=$root/.venv/bin/python
+if [ -n "${VSR_PYTHON:-}" ]; then
+    python=$VSR_PYTHON
+else
+    "$root/scripts/setup-python.sh"
+    python=$root/.venv/bin/python
+fi
 prefix=$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)')
 cuda=${CUDA_HOME:-/usr/local/cuda}
 cuda_args=""

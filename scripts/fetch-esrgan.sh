@@ -1,16 +1,17 @@
 #!/bin/sh
-# Fetch UpscalerJS' ESRGAN models from npm and import them as vsrup TorchScript models.
+# Imports UpscalerJS' ESRGAN models as vsrup TorchScript models.
 #
 #   scripts/fetch-esrgan.sh                 # esrgan-{slim,medium,thick}-x4
 #   scripts/fetch-esrgan.sh slim-x2 thick-x8
 #
-# Writes models/out/esrgan-<size>-x<scale>.pt. The packages (MIT, (c) 2022 Kevin Scott,
-# https://github.com/thekevinscott/UpscalerJS) and TensorFlow.js land in models/node_modules,
-# pinned by models/package-lock.json. Needs node/npm and /usr/bin/python3 with torch.
+# Writes models/out/esrgan-<size>-x<scale>.pt. The weights (MIT, (c) 2022 Kevin Scott,
+# https://github.com/thekevinscott/UpscalerJS) come from ../shared/models/upscalerjs when that
+# copy is beside the checkout, else from npm (models/node_modules, pinned by
+# models/package-lock.json; needs npm). Python: the project's .venv (scripts/setup-python.sh).
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-python=${VSR_PYTHON:-/usr/bin/python3}
+shared=${VSR_SHARED:-$root/../shared}/models/upscalerjs
 [ $# -gt 0 ] || set -- slim-x4 medium-x4 thick-x4
 
 for model in "$@"; do
@@ -20,12 +21,23 @@ for model in "$@"; do
     esac
 done
 
-npm ci --prefix "$root/models" --no-audit --no-fund
-
+"$root/scripts/setup-python.sh"
+fetched=""
 for model in "$@"; do
     size=${model%-x*}
     scale=${model##*-x}
-    "$python" "$root/models/import_esrgan.py" \
-        "$root/models/node_modules/@upscalerjs/esrgan-$size/models/x$scale/model.json" \
+    json=$shared/esrgan-$size/x$scale/model.json
+    if [ ! -f "$json" ]; then
+        if [ -z "$fetched" ]; then
+            command -v npm >/dev/null 2>&1 || {
+                echo "fetch-esrgan: no $json and no npm to fetch @upscalerjs/esrgan-$size" >&2
+                exit 1
+            }
+            npm ci --prefix "$root/models" --no-audit --no-fund
+            fetched=1
+        fi
+        json=$root/models/node_modules/@upscalerjs/esrgan-$size/models/x$scale/model.json
+    fi
+    "$root/.venv/bin/python" "$root/models/import_esrgan.py" "$json" \
         "$root/models/out/esrgan-$size-x$scale.pt"
 done

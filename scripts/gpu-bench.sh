@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU benchmark of docs/GPU-BENCH.md, on a fresh machine with one NVIDIA
-# GPU and a PyTorch CUDA wheel: build vsrup against the wheel's libtorch, run
-# ctest, then measure four pipelines on a 1024x432 clip upscaled to 4096x1728
-# ProRes 422 HQ and print one table.
+# GPU and the PyTorch 2.11 CUDA wheel: build vsrup against the wheel's libtorch
+# (scripts/build.sh), run ctest, then measure four pipelines on a 1024x432 clip
+# of 960 frames (the test clip looped) upscaled to 4096x1728 ProRes 422 HQ, scene
+# cuts off (a loop's joins would cut chunks short), and print one table.
 #
 #   scripts/gpu-bench.sh [build] [test] [bench] [options]   (no stage: all three)
 #
@@ -15,7 +16,7 @@ build=$repo/build-gpu
 bench=$build/bench
 stages=()
 media=
-frames=192
+frames=960
 ref_frames=96
 test_regex=.
 fresh=0
@@ -64,17 +65,19 @@ find_python() {
     die "no python with torch and a working CUDA device (tried python3, /usr/bin/python3, python)"
 }
 
-# pkg-config carried as Debian packages when the machine has none (docs/GPU-BENCH.md)
-find_pkg_config() {
-    command -v pkg-config >/dev/null && return
-    local root=$build/debroot
+# Debian packages carried in .devcarry/debs (docs/GPU-BENCH.md), unpacked into the build
+# folder: pkg-config when the machine has none, nlohmann-json3-dev (headers only).
+debroot=$build/debroot
+unpack_debs() {
     if ls "$repo"/.devcarry/debs/*.deb >/dev/null 2>&1; then
-        for deb in "$repo"/.devcarry/debs/*.deb; do dpkg -x "$deb" "$root"; done
-        export PATH=$root/usr/bin:$PATH
-        export LD_LIBRARY_PATH=$root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+        for deb in "$repo"/.devcarry/debs/*.deb; do dpkg -x "$deb" "$debroot"; done
+        export PATH=$PATH:$debroot/usr/bin
+        export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$debroot/usr/lib/x86_64-linux-gnu
     fi
     command -v pkg-config >/dev/null ||
         die "no pkg-config (CMake finds FFmpeg with it): carry pkgconf-bin, pkgconf and libpkgconf3 .debs in .devcarry/debs"
+    [ -f /usr/include/nlohmann/json.hpp ] || [ -f "$debroot/usr/include/nlohmann/json.hpp" ] ||
+        die "no nlohmann/json.hpp: carry the nlohmann-json3-dev .deb in .devcarry/debs"
 }
 
 # FFmpeg's libraries and CLI: the machine's own, else one built from carried source.
@@ -112,19 +115,13 @@ find_media() {
 }
 
 stage_build() {
-    say "configure and build vsrup against $("$py" -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda)')"
-    local nvcc
-    nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
-    [ -x "$nvcc" ] || die "no nvcc: the CUDA wheel's CMake config needs a CUDA toolkit"
-    local shared_arg=()
-    [ -z "$media" ] || shared_arg=(-DVSR_SHARED_DIR="$(dirname "$media")")
-    cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-        -DCMAKE_PREFIX_PATH="$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')" \
-        -DCMAKE_CUDA_COMPILER="$nvcc" -DCUDAToolkit_ROOT="$(dirname "$(dirname "$nvcc")")" \
-        -DVSR_PYTHON="$py" "${shared_arg[@]}" | tee "$build/configure.log"
-    grep -q "TorchScript engine enabled" "$build/configure.log" ||
-        die "CMake did not find the wheel's libtorch (see $build/configure.log)"
-    cmake --build "$build"
+    say "build vsrup against $("$py" -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda)')"
+    local args=(-DCMAKE_PREFIX_PATH="$debroot/usr")
+    [ -z "$media" ] || args+=(-DVSR_SHARED_DIR="$(dirname "$media")")
+    [ -f /usr/include/nlohmann/json.hpp ] || args+=(-DNLOHMANN_JSON_INCLUDE="$debroot/usr/include")
+    # scripts/build.sh configures with the wheel's CMake prefix and the CUDA toolkit and
+    # stops short of nothing; the check below makes a CPU-only module an error here.
+    VSR_PYTHON=$py "$repo/scripts/build.sh" "$build" "${args[@]}"
     ldd "$build/vsrup_torch.so" | grep -q libtorch_cuda ||
         die "vsrup_torch.so is not linked to libtorch_cuda: vsrup would run on the CPU"
 }
@@ -151,8 +148,10 @@ make_clip() {
         echo "gpu-bench: no Megamind.avi or vtest.avi (--media): using a synthetic testsrc2 clip"
         src=(-f lavfi -i "testsrc2=s=1024x432:r=25"); vf=null
     fi
-    # FFV1 is lossless and cheap to decode: every pipeline reads the same pixels
-    ffmpeg -v error -y "${src[@]}" -frames:v "$frames" -vf "$vf" -an -c:v ffv1 "$clip.part.mkv"
+    # Looped to the frame count; FFV1 is lossless and cheap to decode: every pipeline reads
+    # the same pixels
+    ffmpeg -v error -y -stream_loop -1 "${src[@]}" -frames:v "$frames" -vf "$vf" -an -c:v ffv1 \
+        "$clip.part.mkv"
     mv "$clip.part.mkv" "$clip"
 }
 
@@ -198,7 +197,7 @@ stage_bench() {
     measure 3-model-only "${bp[@]}" model-only --input "$clip" --model "$fp16" --frames "$frames" \
         --chunk 96 --overlap 8
     measure 4-vsrup "${bp[@]}" monitor -- "$build/vsrup" -q -y -i "$clip" -o "$tmp/vsrup.mov" \
-        --model "$fp16" --device cuda --chunk 96 --overlap 8 --codec prores --profile hq \
+        --model "$fp16" --device cuda --chunk 96 --overlap 8 --scene-cuts off --codec prores --profile hq \
         --frames "$frames" --json "$bench/results/4-vsrup-report.json"
     rm -f "$tmp"/*.mov
     say "table"
@@ -210,7 +209,7 @@ stage_bench() {
 
 py=$(find_python)
 echo "gpu-bench: python $py"
-find_pkg_config
+unpack_debs
 find_ffmpeg
 echo "gpu-bench: FFmpeg libavcodec $(pkg-config --modversion libavcodec), CLI $(command -v ffmpeg)"
 find_media

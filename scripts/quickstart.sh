@@ -1,6 +1,7 @@
 #!/bin/sh
 # The main job on a fresh machine: build vsrup, get a model, upscale a real clip.
-# Model: the imported ESRGAN (npm, MIT) when it can be fetched, else the built-in lanczos.
+# Model: BasicVSR++ when scripts/fetch-model.sh has installed it, else the imported ESRGAN slim
+# x4 (from ../shared, or npm), else the built-in lanczos.
 # Usage: scripts/quickstart.sh [INPUT] [OUTPUT]
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,20 +9,26 @@ input=${1:-$here/../shared/media/Megamind.avi}
 output=${2:-$here/out/quickstart_x4.mov}
 cd "$here"
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$(nproc 2>/dev/null || echo 2)"
+scripts/build.sh build
 mkdir -p "$(dirname "$output")"
 
-model=lanczos
-frames=""
-if scripts/fetch-esrgan.sh slim-x4; then
+frames="--frames 12" # on a 2-core CPU a trained model takes seconds a frame; drop it on a GPU
+if build/vsrup --version | grep -q "^Default model: /"; then
+    model=default
+elif scripts/fetch-esrgan.sh slim-x4; then
     model=models/out/esrgan-slim-x4.pt
-    frames="--frames 24" # one second; a trained model on a CPU takes 1-2 s a frame on 2 cores
 else
-    echo "could not fetch the ESRGAN model (offline?): using the built-in lanczos resize"
+    echo "no BasicVSR++ and no ESRGAN model could be had: using the built-in lanczos resize"
+    model=lanczos
+    frames=""
 fi
 echo "upscaling $input with $model"
-# shellcheck disable=SC2086
-build/vsrup -y -i "$input" -o "$output" -m "$model" $frames
+if [ "$model" = default ]; then
+    # shellcheck disable=SC2086
+    build/vsrup -y -i "$input" -o "$output" $frames
+else
+    # shellcheck disable=SC2086
+    build/vsrup -y -i "$input" -o "$output" -m "$model" $frames
+fi
 ffprobe -v error -show_entries stream=codec_name,profile,width,height,pix_fmt,color_space \
     -of compact "$output"

@@ -1,7 +1,11 @@
-"""models/import_esrgan.py against the original: each UpscalerJS model runs in TensorFlow.js
-(tests/tfjs_reference.mjs, pure-JS CPU backend) and as our TorchScript export on the same real
-picture, a crop of Megamind.avi decoded by the ffmpeg CLI; the results must agree to 1e-4 of
-the [0, 1] range. Needs node and `npm ci --prefix models`; skips saying so without them."""
+"""models/import_esrgan.py against the original: our TorchScript export of each UpscalerJS
+model must give TensorFlow.js's own output (tests/tfjs_reference.mjs, pure-JS CPU backend) for
+the same real picture, a crop of Megamind.avi, to 1e-4 of the [0, 1] range.
+
+The weights and TensorFlow.js's outputs are in ../shared/models/upscalerjs (its README says how
+they were made; the npm registry is not reachable from the test machines). The crops are cut
+again here with the ffmpeg CLI and must equal the stored inputs byte for byte, so the reference
+outputs are known to belong to these pixels."""
 import json
 import os
 import shutil
@@ -16,7 +20,8 @@ SOURCE = os.environ.get("VSR_SOURCE_DIR", os.path.join(os.path.dirname(__file__)
 SHARED = os.environ.get("VSR_SHARED", os.path.join(SOURCE, "..", "shared"))
 MODELS = os.path.join(SOURCE, "models")
 IMPORTER = os.path.join(MODELS, "import_esrgan.py")
-REFERENCE = os.path.join(SOURCE, "tests", "tfjs_reference.mjs")
+UPSCALERJS = os.path.join(SHARED, "models", "upscalerjs")
+REFERENCES = os.path.join(UPSCALERJS, "tfjs-reference")
 CLIP = os.path.join(SHARED, "media", "Megamind.avi")
 TOLERANCE = 1e-4  # of the [0, 1] output range
 
@@ -27,20 +32,13 @@ ODD = (100, 411, 217, 37, 23)
 SECOND_FRAME = (200, 256, 288, 64, 64)
 
 
-def package_dir(size):
-    return os.path.join(MODELS, "node_modules", "@upscalerjs", f"esrgan-{size}")
-
-
 def model_json(size, scale):
-    return os.path.join(package_dir(size), "models", f"x{scale}", "model.json")
+    return os.path.join(UPSCALERJS, f"esrgan-{size}", f"x{scale}", "model.json")
 
 
-def require_node_packages(size):
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed (needed for the TensorFlow.js reference)")
-    for pkg in (package_dir(size), os.path.join(MODELS, "node_modules", "@tensorflow", "tfjs")):
-        if not os.path.isdir(pkg):
-            pytest.skip(f"{pkg} missing: run `npm ci --prefix models`")
+def require_weights(size):
+    if not os.path.isdir(os.path.join(UPSCALERJS, f"esrgan-{size}")):
+        pytest.skip(f"{UPSCALERJS}/esrgan-{size} missing (../shared/models)")
 
 
 def crop(tmp_path, frame, x, y, w, h):
@@ -56,10 +54,11 @@ def crop(tmp_path, frame, x, y, w, h):
 
 
 def tfjs_upscale(tmp_path, size, scale, rgb_file, w, h):
-    out = tmp_path / f"{rgb_file.stem}_{size}_x{scale}.f32"
-    subprocess.run(["node", REFERENCE, MODELS, f"@upscalerjs/esrgan-{size}/{scale}x",
-                    model_json(size, scale), str(rgb_file), str(w), str(h), str(out)],
-                   check=True, capture_output=True)
+    """TensorFlow.js's output for the crop in rgb_file, as stored in shared/."""
+    stored = os.path.join(REFERENCES, rgb_file.name)
+    with open(stored, "rb") as f:
+        assert f.read() == rgb_file.read_bytes(), f"{rgb_file.name}: crop differs from {stored}"
+    out = os.path.join(REFERENCES, f"{rgb_file.stem}_{size}_x{scale}.f32")
     return np.fromfile(out, dtype=np.float32).reshape(h * scale, w * scale, 3)
 
 
@@ -95,7 +94,7 @@ def run_torch(module, frames):
     ("thick", 4, ODD),  # 7.3 M parameters: about 20 s in pure-JS TensorFlow
 ])
 def test_matches_tensorflow_js(tmp_path, exported, size, scale, window):
-    require_node_packages(size)
+    require_weights(size)
     rgb_file, pixels = crop(tmp_path, *window)
     w, h = window[3], window[4]
     reference = np.clip(tfjs_upscale(tmp_path, size, scale, rgb_file, w, h), 0.0, 1.0)
@@ -110,7 +109,7 @@ def test_matches_tensorflow_js(tmp_path, exported, size, scale, window):
 
 def test_frames_run_as_one_batch(tmp_path, exported):
     """T frames in one call give each frame's own TensorFlow.js result."""
-    require_node_packages("slim")
+    require_weights("slim")
     module, _ = exported("slim", 4)
     crops = [crop(tmp_path, *window) for window in (SQUARE, SECOND_FRAME)]
     ours = run_torch(module, [pixels for _, pixels in crops])
@@ -122,7 +121,7 @@ def test_frames_run_as_one_batch(tmp_path, exported):
 def test_optimised_for_inference_gives_the_same_picture(tmp_path, exported):
     """The engine freezes and optimises the module (MKLDNN on CPU in torch 1.13), which once
     turned the final clamp into wrong values (pytorch/pytorch#86556)."""
-    require_node_packages("slim")
+    require_weights("slim")
     module, _ = exported("slim", 4)
     _, pixels = crop(tmp_path, *ODD)
     optimised = torch.jit.optimize_for_inference(torch.jit.freeze(module.eval()))
@@ -132,7 +131,7 @@ def test_optimised_for_inference_gives_the_same_picture(tmp_path, exported):
 
 
 def test_metadata_follows_the_contract(exported):
-    require_node_packages("slim")
+    require_weights("slim")
     _, meta = exported("slim", 4)
     assert meta == {"name": "esrgan-slim-x4", "arch": "esrgan", "scale": 4, "temporal": False,
                     "min_frames": 1, "min_size": [1, 1], "multiple": 1, "dtype": "float32",
@@ -142,7 +141,7 @@ def test_metadata_follows_the_contract(exported):
 
 def test_refuses_quantised_weights(tmp_path):
     """UpscalerJS could ship uint8-quantised weights; importing them as float must fail."""
-    require_node_packages("slim")
+    require_weights("slim")
     folder = tmp_path / "x4"
     shutil.copytree(os.path.dirname(model_json("slim", 4)), folder)
     with open(folder / "model.json", encoding="utf-8") as f:
