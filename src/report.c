@@ -96,9 +96,11 @@ int vsr_report_write_json(const vsr_report *r, const char *path, vsr_err *err)
     if (r->fit.chunk)
         fprintf(f,
                 "  \"chunk_from_memory\": {\"memory\": \"%s\", \"per_frame\": %lld, "
-                "\"fixed\": %lld, \"budget\": %lld, \"fits\": %s},\n",
+                "\"fixed\": %lld, \"budget\": %lld, \"fits\": %s, \"peers\": %d, "
+                "\"pending\": %lld},\n",
                 r->fit.device ? "device" : "host", (long long)r->fit.per_frame,
-                (long long)r->fit.fixed, (long long)r->fit.budget, r->fit.fits ? "true" : "false");
+                (long long)r->fit.fixed, (long long)r->fit.budget, r->fit.fits ? "true" : "false",
+                r->fit.peers, (long long)r->fit.pending);
     fprintf(f, "  \"frames_in\": %lld,\n  \"frames_out\": %lld,\n", (long long)r->frames_in,
             (long long)r->frames_out);
     fprintf(f, "  \"damaged_frames\": %lld,\n  \"decode_errors\": %lld,\n",

@@ -337,3 +337,19 @@ def test_chunk_chosen_from_memory(tmp_path, toy_model):
     assert capped["frames_out"] == 30
     print(f"limit {limit >> 20} MiB, chunk {capped['chunk']}, peak RSS {peak >> 20} MiB")
     assert peak <= 1.3 * limit
+
+
+def test_precision_choice_on_the_cpu(tmp_path, toy_model):
+    """--precision parses to the engine's choice (policy.cpp; its CUDA half is covered by
+    tests/unit/test_torch_policy.cpp): auto and fp32 run float32 on the CPU, fp16 is refused."""
+    for asked in ("auto", "fp32"):
+        report = tmp_path / f"{asked}.json"
+        vsrup("-i", MEDIA / "tree.avi", "-o", tmp_path / f"{asked}.mov", "-m", toy_model,
+              "-d", "cpu", "--precision", asked, "--frames", 2, "--chunk", 2, "--json", report)
+        assert json.loads(report.read_text())["precision"] == "float32"
+    proc = vsrup("-i", MEDIA / "tree.avi", "-o", tmp_path / "fp16.mov", "-m", toy_model,
+                 "-d", "cpu", "--precision", "fp16", check=False)
+    assert proc.returncode == 1 and "float16 needs a CUDA device" in proc.stderr
+    proc = vsrup("-i", MEDIA / "tree.avi", "-o", tmp_path / "x.mov", "-m", toy_model,
+                 "--precision", "fp8", check=False)
+    assert proc.returncode == 2 and "fp8" in proc.stderr
