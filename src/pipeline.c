@@ -463,14 +463,14 @@ static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
     vsr_writer_stats ws = vsr_writer_stats_get(s->writer);
     /* Keep whatever was encoded: a failed or stopped run leaves a playable partial file. */
     int complete = ok && !r->interrupted;
-    if (complete && ws.frames == 0) { /* an empty file is no output: it is deleted */
+    if (complete && r->frames_in == 0) { /* an empty file is no output: it is deleted */
         vsr_err_set(&s->err,
                     "%s: no video frame to write (--start past the end, or no frame decodes)",
                     s->job->input);
         ok = complete = 0;
     }
     vsr_err ferr = {{0}};
-    int have_output = ws.frames > 0;
+    int have_output = ws.frames > 0 || complete;
     if (have_output && vsr_writer_finish(s->writer, complete, &ferr) < 0) {
         if (ok)
             s->err = ferr;

@@ -198,44 +198,45 @@ const char *vsr_temp_file_name(const vsr_temp_file *f)
     return f->name;
 }
 
-/* Whether the file may grow to `end` bytes: blocks claimed on the disk, under RLIMIT_FSIZE. */
+/* 0 when the file may grow to `end` bytes (blocks claimed on the disk, under RLIMIT_FSIZE),
+ * else why not, an errno. */
 static int can_reach(vsr_temp_file *f, int64_t end)
 {
     struct rlimit limit;
     if (getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
         (uint64_t)end > (uint64_t)limit.rlim_cur)
-        return 0;
+        return EFBIG;
     if (end <= f->claimed)
-        return 1;
+        return 0;
     if (f->claim_missing) {
         struct statvfs vfs;
-        return statvfs(f->name, &vfs) < 0 ||
-               (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize >= end - avio_tell(f->io);
+        int room = statvfs(f->name, &vfs) < 0 ||
+                   (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize >= end - avio_tell(f->io);
+        return room ? 0 : ENOSPC;
     }
     /* Blocks past the end of the file, kept for it: writes there cannot run out of space. */
     if (fallocate(f->fd, FALLOC_FL_KEEP_SIZE, 0, end + CLAIM_AHEAD) == 0) {
         f->claimed = end + CLAIM_AHEAD;
-        return 1;
+        return 0;
     }
     if (errno == EOPNOTSUPP || errno == ENOSYS) {
         f->claim_missing = 1;
         return can_reach(f, end);
     }
     if (fallocate(f->fd, FALLOC_FL_KEEP_SIZE, 0, end) < 0)
-        return 0;
+        return errno;
     f->claimed = end;
-    return 1;
+    return 0;
 }
 
 int vsr_temp_file_room(vsr_temp_file *f, int64_t bytes, vsr_err *err)
 {
     int64_t counted = FFMAX(f->counted, avio_tell(f->io)) + bytes;
     int64_t end = counted + END_FIXED + END_PER_PACKET * (f->packets + 1);
-    if (!can_reach(f, end)) {
-        vsr_err_set(err,
-                    "%s: the disk is full (or the file size limit reached): no room for "
-                    "more frames, so the file ends here",
-                    f->name);
+    int why = can_reach(f, end);
+    if (why) {
+        vsr_err_set(err, "%s: no room for more frames (%s): the file ends here, with its index",
+                    f->name, strerror(why));
         return VSR_ERROR;
     }
     f->counted = counted;
