@@ -1,8 +1,9 @@
 /*
- * The output's temporary file (include/temp_file.h). vsrup opens it itself, O_EXCL unless
- * -y, and holds a POSIX write lock on it until it is renamed or deleted: a second vsrup
- * for the same output finds the lock and names the process that holds it. The muxer writes
- * through an AVIOContext on that descriptor, so the file locked is the file written.
+ * The output's temporary file (include/temp_file.h). vsrup creates it itself with O_EXCL (an
+ * existing one is taken over only when empty, or with -y) and holds a POSIX write lock on it
+ * until it is renamed or deleted: a second vsrup for the same output finds the lock and names
+ * the process that holds it. The muxer writes through an AVIOContext on that descriptor, so
+ * the file locked is the file written.
  */
 #define _GNU_SOURCE /* fallocate */
 #include "temp_file.h"
@@ -43,6 +44,13 @@ struct vsr_temp_file {
     int kept;
 };
 
+/* An earlier run's work: an empty file holds none. */
+static int has_data(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && st.st_size > 0;
+}
+
 /* The process holding a lock on fd's file, 0 if none. */
 static pid_t lock_holder(int fd)
 {
@@ -80,11 +88,12 @@ int vsr_temp_file_check(const char *path, int overwrite, vsr_err *err)
     int fd = open(name, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
         pid_t pid = lock_holder(fd);
+        int kept = !overwrite && has_data(fd);
         if (pid)
             set_busy(err, name, pid);
-        else if (!overwrite)
+        else if (kept)
             set_exists(err, name);
-        ret = pid || !overwrite ? VSR_ERROR : VSR_OK;
+        ret = pid || kept ? VSR_ERROR : VSR_OK;
         close(fd);
     }
     free(name);
@@ -122,8 +131,7 @@ static int open_locked(vsr_temp_file *f, int overwrite, vsr_err *err)
         set_busy(err, f->name, pid ? pid : -1);
         return VSR_ERROR;
     }
-    struct stat st;
-    if (fstat(f->fd, &st) == 0 && st.st_size > 0 && !overwrite) {
+    if (!overwrite && has_data(f->fd)) {
         set_exists(err, f->name); /* appeared since vsr_temp_file_check, or a join's */
         return VSR_ERROR;
     }
