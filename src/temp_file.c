@@ -22,6 +22,7 @@
 #include <libavutil/mem.h>
 
 #include "compat.h"
+#include "log.h"
 #include "output_file.h"
 
 #define IO_BUFFER (256 * 1024)
@@ -255,11 +256,17 @@ int vsr_temp_file_room(vsr_temp_file *f, int64_t bytes, vsr_err *err)
 int vsr_temp_file_flush(vsr_temp_file *f, vsr_err *err)
 {
     avio_flush(f->io);
-    /* Blocks claimed past the end go back to the disk. */
+    /* Blocks claimed past the end go back to the disk: a hole punched there frees them on
+     * tmpfs, a truncation to the same size on ext4. */
     struct stat st;
-    if (f->claimed && fstat(f->fd, &st) == 0 && f->claimed > st.st_size)
-        fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size,
-                  f->claimed - st.st_size);
+    if (f->claimed && fstat(f->fd, &st) == 0 && f->claimed > st.st_size) {
+        int punched = fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size,
+                                f->claimed - st.st_size) == 0;
+        int truncated = ftruncate(f->fd, st.st_size) == 0;
+        if (!punched && !truncated)
+            vsr_log(VSR_LOG_WARN, "%s: %lld bytes claimed past its end stay allocated: %s", f->name,
+                    (long long)(f->claimed - st.st_size), strerror(errno));
+    }
     if (f->io->error < 0) {
         vsr_err_set(err, "%s: writing the file failed: %s", f->name, av_err2str(f->io->error));
         return VSR_ERROR;
