@@ -125,4 +125,11 @@ static inline const enum AVPixelFormat *vsr_encoder_pix_fmts(const AVCodec *code
 #endif
 }
 
+/* The buffer avio_alloc_context hands to write_packet became const in lavf 61 (7.0). */
+#if LIBAVFORMAT_VERSION_MAJOR >= 61
+#define VSR_AVIO_WRITE_CONST const
+#else
+#define VSR_AVIO_WRITE_CONST
+#endif
+
 #endif

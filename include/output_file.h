@@ -10,9 +10,13 @@
 
 #include "vsr_types.h"
 
-/* "dir/film.mov" -> "dir/film.partial.mov" (malloc'd; NULL when out of memory): same
- * folder, so the rename is atomic, and same extension, so players and muxers know it. */
-char *vsr_partial_name(const char *path);
+/* "dir/film.mov" -> "dir/film.partial.mov", or "dir/film.partial-K.mov" for k > 0 (malloc'd;
+ * NULL when out of memory): same folder, so the rename is atomic, and same extension, so
+ * players and muxers know it. */
+char *vsr_partial_name(const char *path, int k);
+/* Whether a and b name one file: the same inode when both exist, else the same name once
+ * their folders are resolved (a file about to be created may be another's name for it). */
+int vsr_output_same_file(const char *a, const char *b);
 /* VSR_OK unless `path` exists and may not be overwritten (a message saying so). */
 int vsr_output_check_new(const char *path, int overwrite, vsr_err *err);
 /* VSR_OK when the folder of `path` exists and is writable, else a message naming both. */

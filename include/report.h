@@ -26,6 +26,7 @@ typedef struct vsr_report {
     int streams_copied, streams_skipped;
     double seconds_total, seconds_decode, seconds_engine, seconds_encode;
     int interrupted;
+    int output_damaged; /* its end could not be written (disk full, write error) */
     int exit_code;
     char error[512];
 } vsr_report;

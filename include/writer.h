@@ -25,6 +25,7 @@ typedef struct vsr_writer_options {
     const int32_t *display_matrix; /* 9 values or NULL */
     int encoders;                  /* parallel encoder contexts; 0 = one per core */
     int copy_audio, copy_subtitles;
+    int overwrite;                /* replace a partial file left by an earlier run */
     const AVFormatContext *input; /* streams, metadata and chapters to carry over; may be NULL */
 } vsr_writer_options;
 
@@ -33,6 +34,7 @@ typedef struct vsr_writer_stats {
     int64_t bytes;
     double encode_seconds; /* summed over encoder threads */
     int streams_copied, streams_skipped;
+    int damaged; /* the end of the file could not be written: it may not play */
 } vsr_writer_stats;
 
 int vsr_writer_open(vsr_writer **writer, const vsr_writer_options *options, vsr_err *err);

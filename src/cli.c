@@ -19,6 +19,7 @@
 
 #include "engine.h"
 #include "locate.h"
+#include "output_file.h"
 #include "plan.h"
 
 enum {
@@ -234,12 +235,36 @@ static void parse_scene_cuts(const char *text, vsr_job *job)
     }
 }
 
-/* Same file: the output exists and is the input (a link or another spelling of it). */
-static int same_file(const char *a, const char *b)
+/* The input is where the output is written while it runs (NAME.partial.EXT). */
+static int is_partial_of(const char *input, const char *output)
 {
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
+    char *partial = vsr_partial_name(output, 0);
+    int same = partial && vsr_output_same_file(input, partial);
+    free(partial);
+    return same;
+}
+
+/* --json FILE is a new file (or -y), and never a video this run reads or writes. */
+static int check_json(const vsr_job *job, vsr_err *err)
+{
+    const char *json = job->json_path;
+    if (!json)
+        return VSR_OK;
+    int clash = vsr_output_same_file(json, job->output) || is_partial_of(json, job->output);
+    if (job->input)
+        clash = clash || vsr_output_same_file(json, job->input);
+    for (int i = 0; i < job->join_count; i++)
+        clash = clash || vsr_output_same_file(json, job->join_parts[i]);
+    if (clash) {
+        vsr_err_set(err, "%s: --json would overwrite a video of this run", json);
+        return VSR_ERROR;
+    }
+    struct stat st;
+    if (!job->overwrite && stat(json, &st) == 0) {
+        vsr_err_set(err, "%s: already exists (use -y to overwrite the report)", json);
+        return VSR_ERROR;
+    }
+    return VSR_OK;
 }
 
 /* MXF files start at 0 whatever their packets say: no segment times, so no joins either. */
@@ -340,10 +365,19 @@ static int validate(vsr_job *job, vsr_err *err)
         vsr_err_set(err, "both -i INPUT and -o OUTPUT are required (see vsrup --help)");
         return VSR_ERROR;
     }
-    if (!strcmp(job->input, job->output) || same_file(job->input, job->output)) {
+    if (vsr_output_same_file(job->input, job->output)) {
         vsr_err_set(err, "%s: the output would overwrite the input", job->output);
         return VSR_ERROR;
     }
+    if (is_partial_of(job->input, job->output)) {
+        vsr_err_set(err,
+                    "%s: is where -o %s is written until it is complete, so it cannot be the "
+                    "input (to resume it, see README \"Resuming a stopped run\")",
+                    job->input, job->output);
+        return VSR_ERROR;
+    }
+    if (check_json(job, err) < 0)
+        return VSR_ERROR;
     enum vsr_codec codec = job->codec ? job->codec : vsr_codec_for_path(job->output);
     if (codec == VSR_CODEC_NONE) {
         vsr_err_set(err,
@@ -388,13 +422,12 @@ static int validate_join(const vsr_job *job, vsr_err *err)
         return VSR_ERROR;
     }
     for (int i = 0; i < job->join_count; i++) {
-        if (!strcmp(job->join_parts[i], job->output) ||
-            same_file(job->join_parts[i], job->output)) {
+        if (vsr_output_same_file(job->join_parts[i], job->output)) {
             vsr_err_set(err, "%s: the output would overwrite a part", job->output);
             return VSR_ERROR;
         }
     }
-    return VSR_OK;
+    return check_json(job, err);
 }
 
 int vsr_cli_parse(int argc, char **argv, vsr_job *job, vsr_err *err)

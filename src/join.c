@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -19,13 +18,19 @@
 #include "compat.h"
 #include "log.h"
 #include "output_file.h"
+#include "temp_file.h"
 
 typedef struct joiner {
     const char *output;
-    char *temp;
+    const char *const *parts;
+    int count, overwrite;
+    vsr_temp_file *file; /* its name is none of the parts: resuming joins NAME.partial.EXT */
     AVFormatContext *out;
-    int created;
     int video; /* index of the video stream, the same in every part */
+    /* Per output stream, the dts of the last packet written, and of the last one of the parts
+     * before this one: a stopped run's partial file has audio beyond its last frame, which
+     * the next part (from that frame on) carries again. */
+    int64_t *last_dts, *before_part;
     /* The last two video packets written (output time base): where the next part must
      * start. FFmpeg's MOV demuxer misreads a file's last duration when the file starts
      * late (an empty edit), so the longer of the last two durations stands for a frame. */
@@ -127,13 +132,17 @@ static int setup_output(joiner *j, AVFormatContext *in, const char *path, vsr_er
                     av_err2str(ret));
         return VSR_ERROR;
     }
-    j->temp = vsr_partial_name(j->output);
-    ret = j->temp ? avio_open(&j->out->pb, j->temp, AVIO_FLAG_WRITE) : AVERROR(ENOMEM);
-    if (ret < 0) {
-        vsr_err_set(err, "%s: cannot create: %s", j->temp ? j->temp : j->output, av_err2str(ret));
+    j->last_dts = malloc(2 * j->out->nb_streams * sizeof(*j->last_dts));
+    if (!j->last_dts) {
+        vsr_err_set(err, "out of memory");
         return VSR_ERROR;
     }
-    j->created = 1;
+    j->before_part = j->last_dts + j->out->nb_streams;
+    for (unsigned i = 0; i < j->out->nb_streams; i++)
+        j->last_dts[i] = AV_NOPTS_VALUE;
+    if (vsr_temp_file_create(&j->file, j->output, j->parts, j->count, j->overwrite, err) < 0)
+        return VSR_ERROR;
+    j->out->pb = vsr_temp_file_io(j->file);
     ret = avformat_write_header(j->out, NULL);
     if (ret < 0) {
         vsr_err_set(err, "%s: the %s muxer refused the streams of %s: %s", j->output,
@@ -180,6 +189,7 @@ static int copy_part(joiner *j, AVFormatContext *in, const char *path, vsr_err *
         return VSR_ERROR;
     }
     int status = VSR_OK, first_video = 1, ret = 0;
+    memcpy(j->before_part, j->last_dts, j->out->nb_streams * sizeof(*j->last_dts));
     while (status == VSR_OK && (ret = av_read_frame(in, pkt)) >= 0) {
         const int i = pkt->stream_index;
         if (i >= (int)j->out->nb_streams) { /* a stream that appeared mid-file */
@@ -188,6 +198,13 @@ static int copy_part(joiner *j, AVFormatContext *in, const char *path, vsr_err *
         }
         av_packet_rescale_ts(pkt, in->streams[i]->time_base, j->out->streams[i]->time_base);
         pkt->pos = -1;
+        if (i != j->video && pkt->dts != AV_NOPTS_VALUE && j->before_part[i] != AV_NOPTS_VALUE &&
+            pkt->dts <= j->before_part[i]) {
+            av_packet_unref(pkt); /* an earlier part has it already */
+            continue;
+        }
+        if (pkt->dts != AV_NOPTS_VALUE)
+            j->last_dts[i] = pkt->dts;
         if (i == j->video) {
             if (first_video && j->stats->video_frames && check_joint(j, pkt, path, err) < 0) {
                 av_packet_unref(pkt);
@@ -202,8 +219,8 @@ static int copy_part(joiner *j, AVFormatContext *in, const char *path, vsr_err *
         }
         ret = av_interleaved_write_frame(j->out, pkt);
         if (ret < 0) {
-            vsr_err_set(err, "%s: writing a packet of %s failed: %s", j->temp, path,
-                        av_err2str(ret));
+            vsr_err_set(err, "%s: writing a packet of %s failed: %s", vsr_temp_file_name(j->file),
+                        path, av_err2str(ret));
             status = VSR_ERROR;
         }
     }
@@ -218,18 +235,12 @@ static int copy_part(joiner *j, AVFormatContext *in, const char *path, vsr_err *
 static int finish(joiner *j, vsr_err *err)
 {
     int ret = av_write_trailer(j->out);
-    int closed = avio_closep(&j->out->pb);
-    if (ret < 0 || closed < 0) {
-        vsr_err_set(err, "%s: writing the end of the file failed: %s", j->temp,
-                    av_err2str(ret < 0 ? ret : closed));
+    if (ret < 0) {
+        vsr_err_set(err, "%s: writing the end of the file failed: %s", vsr_temp_file_name(j->file),
+                    av_err2str(ret));
         return VSR_ERROR;
     }
-    if (rename(j->temp, j->output) < 0) {
-        vsr_err_set(err, "cannot rename %s to %s: %s", j->temp, j->output, strerror(errno));
-        return VSR_ERROR;
-    }
-    j->created = 0;
-    return VSR_OK;
+    return vsr_temp_file_flush(j->file, err) < 0 ? VSR_ERROR : vsr_temp_file_rename(j->file, err);
 }
 
 int vsr_join(const char *output, const char *const *parts, int count, int overwrite,
@@ -239,7 +250,8 @@ int vsr_join(const char *output, const char *const *parts, int count, int overwr
     if (vsr_output_check_new(output, overwrite, err) < 0 ||
         vsr_output_folder_check(output, err) < 0)
         return VSR_ERROR;
-    joiner j = {.output = output, .stats = stats};
+    joiner j = {
+        .output = output, .parts = parts, .count = count, .overwrite = overwrite, .stats = stats};
     AVFormatContext *first = NULL;
     int ret = open_part(parts[0], &first, err);
     if (ret == VSR_OK)
@@ -261,11 +273,10 @@ int vsr_join(const char *output, const char *const *parts, int count, int overwr
     }
     avformat_close_input(&first);
     if (j.out) {
-        avio_closep(&j.out->pb);
+        j.out->pb = NULL; /* the temporary file's */
         avformat_free_context(j.out);
     }
-    if (j.created)
-        unlink(j.temp); /* a failed join leaves nothing that looks like a film */
-    free(j.temp);
+    vsr_temp_file_close(&j.file); /* a failed join leaves nothing that looks like a film */
+    free(j.last_dts);
     return ret;
 }

@@ -23,6 +23,7 @@ static void on_signal(int signo)
     stop_requested = signo;
 }
 
+/* A closed terminal (SIGHUP) stops the run like Ctrl-C. */
 static void install_signal_handlers(void)
 {
     struct sigaction sa;
@@ -31,6 +32,7 @@ static void install_signal_handlers(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 /* --join: a remux that takes seconds, so no signal handling or progress line. */
@@ -68,6 +70,10 @@ int main(int argc, char **argv)
         return VSR_EXIT_USAGE;
     }
     vsr_log_set_level(job.quiet ? VSR_LOG_ERROR : job.verbose ? VSR_LOG_DEBUG : VSR_LOG_INFO);
+    /* Progress piped into `head` must not kill the run, nor a file size limit the file's
+     * end: writes fail with EPIPE / EFBIG instead, and the run goes on or ends cleanly. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
     av_log_set_level(job.verbose ? AV_LOG_WARNING : AV_LOG_ERROR);
     if (job.join_count)
         return join(&job);

@@ -2,24 +2,51 @@
 #include "output_file.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *vsr_partial_name(const char *path)
+char *vsr_partial_name(const char *path, int k)
 {
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(path, '.');
     if (!dot || (slash && dot < slash))
         dot = path + strlen(path);
+    char number[16] = "";
+    if (k > 0)
+        snprintf(number, sizeof(number), "-%d", k);
     size_t stem = (size_t)(dot - path);
-    size_t size = strlen(path) + sizeof(".partial");
+    size_t size = strlen(path) + sizeof(".partial") + strlen(number);
     char *name = malloc(size);
     if (name)
-        snprintf(name, size, "%.*s.partial%s", (int)stem, path, dot);
+        snprintf(name, size, "%.*s.partial%s%s", (int)stem, path, number, dot);
     return name;
+}
+
+/* "dir/name" with dir resolved (links, "..", "."): 0, or -1 when dir cannot be. */
+static int resolve_folder(const char *path, char *out, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    char folder[PATH_MAX], real[PATH_MAX];
+    snprintf(folder, sizeof(folder), "%.*s", slash ? (int)(slash - path) + 1 : 1,
+             slash ? path : ".");
+    if (!realpath(folder, real))
+        return -1;
+    int n = snprintf(out, size, "%s/%s", real, slash ? slash + 1 : path);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+int vsr_output_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char ra[PATH_MAX], rb[PATH_MAX];
+    return !strcmp(a, b) || (resolve_folder(a, ra, sizeof(ra)) == 0 &&
+                             resolve_folder(b, rb, sizeof(rb)) == 0 && !strcmp(ra, rb));
 }
 
 int vsr_output_check_new(const char *path, int overwrite, vsr_err *err)

@@ -28,6 +28,7 @@
 #include "reader.h"
 #include "scenecut.h"
 #include "scenecut_file.h"
+#include "temp_file.h"
 #include "writer.h"
 
 /* Decoded frames the reader may run ahead of the engine. */
@@ -456,6 +457,7 @@ static int open_writer(const vsr_job *job, vsr_reader *reader, const vsr_engine_
         .encoders = job->encoders,
         .copy_audio = job->copy_audio,
         .copy_subtitles = job->copy_subtitles,
+        .overwrite = job->overwrite,
         .input = vsr_reader_format(reader),
     };
     return vsr_writer_open(writer, &options, err);
@@ -495,6 +497,12 @@ static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
     vsr_writer_stats ws = vsr_writer_stats_get(s->writer);
     /* Keep whatever was encoded: a failed or stopped run leaves a playable partial file. */
     int complete = ok && !r->interrupted;
+    if (complete && r->frames_in == 0) { /* an empty file is no output: it is deleted */
+        vsr_err_set(&s->err,
+                    "%s: no video frame to write (--start past the end, or no frame decodes)",
+                    s->job->input);
+        ok = complete = 0;
+    }
     vsr_err ferr = {{0}};
     int have_output = ws.frames > 0 || complete;
     if (have_output && vsr_writer_finish(s->writer, complete, &ferr) < 0) {
@@ -503,6 +511,7 @@ static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
         ok = complete = 0;
     }
     ws = vsr_writer_stats_get(s->writer);
+    r->output_damaged = ws.damaged;
     r->frames_out = ws.frames;
     r->seconds_encode = ws.encode_seconds;
     r->streams_copied = ws.streams_copied;
@@ -533,7 +542,8 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     report->input = job->input;
     report->model_file = job->model;
 
-    if (vsr_output_check_new(job->output, job->overwrite, &s.err) < 0)
+    if (vsr_output_check_new(job->output, job->overwrite, &s.err) < 0 ||
+        vsr_temp_file_check(job->output, job->overwrite, &s.err) < 0)
         goto done;
     if (job->scene_cuts == VSR_SCENE_CUTS_FILE &&
         vsr_cut_list_load(&cut_file, job->scene_cuts_file, &s.err) < 0)

@@ -26,9 +26,16 @@ void vsr_report_print(const vsr_report *r)
         "time %.2f s (%.2f fps): decode+convert %.2f s, %s %.2f s, encode %.2f s (all encoders)",
         r->seconds_total, fps(r->frames_out, r->seconds_total), r->seconds_decode, r->engine.name,
         r->seconds_engine, r->seconds_encode);
-    if (r->output[0])
-        vsr_log(VSR_LOG_INFO, "%s %s", r->interrupted ? "partial output kept in" : "wrote",
+    if (!r->output[0])
+        return;
+    if (r->exit_code == VSR_EXIT_OK)
+        vsr_log(VSR_LOG_INFO, "wrote %s", r->output);
+    else if (r->output_damaged)
+        vsr_log(VSR_LOG_INFO, "partial output kept in %s, damaged: its end could not be written",
                 r->output);
+    else
+        vsr_log(VSR_LOG_INFO, "partial output kept in %s: %lld frames, playable", r->output,
+                (long long)r->frames_out);
 }
 
 static void json_string(FILE *f, const char *s)
@@ -117,8 +124,8 @@ int vsr_report_write_json(const vsr_report *r, const char *path, vsr_err *err)
             "\"encode\": %.3f},\n",
             r->seconds_total, r->seconds_decode, r->seconds_engine, r->seconds_encode);
     fprintf(f, "  \"fps\": %.3f,\n", fps(r->frames_out, r->seconds_total));
-    fprintf(f, "  \"interrupted\": %s,\n  \"exit_code\": %d\n}\n",
-            r->interrupted ? "true" : "false", r->exit_code);
+    fprintf(f, "  \"interrupted\": %s,\n  \"output_damaged\": %s,\n  \"exit_code\": %d\n}\n",
+            r->interrupted ? "true" : "false", r->output_damaged ? "true" : "false", r->exit_code);
     return json_close(f, path, err);
 }
 

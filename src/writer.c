@@ -20,6 +20,7 @@
 #include "encoder_pool.h"
 #include "log.h"
 #include "output_file.h"
+#include "temp_file.h"
 
 /*
  * Fixed quantiser for prores_ks instead of its default rate control, which searches a
@@ -32,7 +33,8 @@
 
 struct vsr_writer {
     vsr_writer_options options;
-    char *final_path, *temp_path;
+    char *final_path;
+    vsr_temp_file *file;
     AVFormatContext *output;
     AVStream *video;
     AVRational encoder_time_base;
@@ -44,7 +46,7 @@ struct vsr_writer {
 
     /* Serialises av_interleaved_write_frame between the video and the reader thread. */
     pthread_mutex_t mux_lock;
-    int created, trailer_written, renamed;
+    int trailer_written, renamed;
 
     /* The last encoded packet waits for the next so its duration is the pts difference. */
     AVPacket *held;
@@ -375,10 +377,9 @@ int vsr_writer_open(vsr_writer **out, const vsr_writer_options *options, vsr_err
     w->options.display_matrix = NULL;
     w->options.input = NULL;
     w->final_path = strdup(options->path);
-    w->temp_path = vsr_partial_name(options->path);
     w->held = av_packet_alloc();
     w->options.path = w->final_path;
-    if (!w->final_path || !w->temp_path || !w->held) {
+    if (!w->final_path || !w->held) {
         vsr_writer_close(&w);
         vsr_err_set(err, "out of memory");
         return VSR_ERROR;
@@ -398,13 +399,13 @@ int vsr_writer_open(vsr_writer **out, const vsr_writer_options *options, vsr_err
         return VSR_ERROR;
     }
 
-    ret = avio_open(&w->output->pb, w->temp_path, AVIO_FLAG_WRITE);
-    if (ret < 0) {
-        vsr_err_set(err, "%s: cannot create: %s", w->temp_path, av_err2str(ret));
+    const char *input = options->input ? options->input->url : NULL;
+    if (vsr_temp_file_create(&w->file, w->final_path, &input, input ? 1 : 0, options->overwrite,
+                             err) < 0) {
         vsr_writer_close(&w);
         return VSR_ERROR;
     }
-    w->created = 1;
+    w->output->pb = vsr_temp_file_io(w->file);
     ret = avformat_write_header(w->output, NULL);
     if (ret < 0) {
         vsr_err_set(err, "%s: the %s muxer refused the streams: %s", w->final_path,
@@ -437,10 +438,16 @@ AVFrame *vsr_writer_frame(vsr_writer *w)
     return frame;
 }
 
-static int write_locked(vsr_writer *w, AVPacket *packet)
+/* 1 when the disk has no room for the packet (nothing written, why in err), else what
+ * av_interleaved_write_frame returned. */
+static int write_locked(vsr_writer *w, AVPacket *packet, vsr_err *err)
 {
+    int ret = AVERROR_EOF;
     pthread_mutex_lock(&w->mux_lock);
-    int ret = w->trailer_written ? AVERROR_EOF : av_interleaved_write_frame(w->output, packet);
+    if (!w->trailer_written)
+        ret = vsr_temp_file_room(w->file, packet->size, err) < 0
+                  ? 1
+                  : av_interleaved_write_frame(w->output, packet);
     pthread_mutex_unlock(&w->mux_lock);
     return ret;
 }
@@ -451,16 +458,17 @@ static int mux_held(vsr_writer *w, int64_t duration, vsr_err *err)
     AVPacket *p = w->held;
     p->duration = duration > 0 ? duration : 1;
     p->stream_index = w->video->index;
-    w->stats.frames++;
-    w->stats.bytes += p->size;
+    const int size = p->size;
     av_packet_rescale_ts(p, w->encoder_time_base, w->video->time_base);
-    int ret = write_locked(w, p);
+    int ret = write_locked(w, p, err);
     av_packet_unref(p);
-    if (ret < 0) {
-        vsr_err_set(err, "%s: writing video frame %lld failed: %s", w->temp_path,
-                    (long long)w->stats.frames - 1, av_err2str(ret));
+    if (ret < 0)
+        vsr_err_set(err, "%s: writing video frame %lld failed: %s", vsr_temp_file_name(w->file),
+                    (long long)w->stats.frames, av_err2str(ret));
+    if (ret)
         return VSR_ERROR;
-    }
+    w->stats.frames++;
+    w->stats.bytes += size;
     return VSR_OK;
 }
 
@@ -476,7 +484,7 @@ static int take_packet(vsr_writer *w, int wait, vsr_err *err)
     if (ret > 0 && w->held->data) {
         w->last_delta = next->pts - w->held->pts;
         if (w->last_delta <= 0) {
-            vsr_err_set(err, "%s: frame pts not increasing (%lld after %lld)", w->temp_path,
+            vsr_err_set(err, "%s: frame pts not increasing (%lld after %lld)", w->final_path,
                         (long long)next->pts, (long long)w->held->pts);
             ret = VSR_ERROR;
         } else if (mux_held(w, w->last_delta, err) < 0) {
@@ -535,11 +543,12 @@ int vsr_writer_copy_packet(vsr_writer *w, const AVPacket *packet, const AVStream
     av_packet_rescale_ts(p, in_stream->time_base, ost->time_base);
     p->stream_index = ost->index;
     p->pos = -1;
-    int ret = write_locked(w, p);
+    vsr_err full; /* no room: the video stops there too and says so */
+    int ret = write_locked(w, p, &full);
     av_packet_free(&p);
     if (ret < 0 && ret != AVERROR_EOF) {
-        vsr_log(VSR_LOG_ERROR, "%s: copying a packet of input stream %d failed: %s", w->temp_path,
-                index, av_err2str(ret));
+        vsr_log(VSR_LOG_ERROR, "%s: copying a packet of input stream %d failed: %s",
+                vsr_temp_file_name(w->file), index, av_err2str(ret));
         return VSR_ERROR;
     }
     return VSR_OK;
@@ -564,32 +573,34 @@ int vsr_writer_finish(vsr_writer *w, int complete, vsr_err *err)
     }
     pthread_mutex_lock(&w->mux_lock);
     int trailer = av_write_trailer(w->output);
-    int closed = avio_closep(&w->output->pb);
     w->trailer_written = 1;
     pthread_mutex_unlock(&w->mux_lock);
     w->stats.encode_seconds = vsr_encoder_pool_seconds(w->encoders);
     vsr_encoder_pool_free(&w->encoders);
+    /* Kept even when damaged: what was written may still be recovered. */
+    vsr_err end_err;
+    w->stats.damaged = vsr_temp_file_flush(w->file, &end_err) < 0 || trailer < 0;
+    vsr_temp_file_keep(w->file);
     if (ret < 0)
         return VSR_ERROR;
-    if (trailer < 0 || closed < 0) {
-        vsr_err_set(err, "%s: writing the end of the file failed: %s", w->temp_path,
-                    av_err2str(trailer < 0 ? trailer : closed));
+    if (trailer < 0)
+        vsr_err_set(err, "%s: writing the end of the file failed: %s", vsr_temp_file_name(w->file),
+                    av_err2str(trailer));
+    else if (w->stats.damaged)
+        *err = end_err;
+    if (w->stats.damaged)
         return VSR_ERROR;
-    }
     if (!complete)
         return VSR_OK;
-    if (rename(w->temp_path, w->final_path) < 0) {
-        vsr_err_set(err, "cannot rename %s to %s: %s", w->temp_path, w->final_path,
-                    strerror(errno));
+    if (vsr_temp_file_rename(w->file, err) < 0)
         return VSR_ERROR;
-    }
     w->renamed = 1;
     return VSR_OK;
 }
 
 const char *vsr_writer_path(const vsr_writer *w)
 {
-    return w->renamed ? w->final_path : w->temp_path;
+    return w->renamed || !w->file ? w->final_path : vsr_temp_file_name(w->file);
 }
 
 vsr_writer_stats vsr_writer_stats_get(const vsr_writer *w)
@@ -607,18 +618,15 @@ void vsr_writer_close(vsr_writer **writer)
         return;
     vsr_encoder_pool_free(&w->encoders);
     if (w->output) {
-        if (w->output->pb)
-            avio_closep(&w->output->pb);
+        w->output->pb = NULL; /* the temporary file's */
         avformat_free_context(w->output);
     }
-    if (w->created && !w->trailer_written)
-        unlink(w->temp_path);
+    vsr_temp_file_close(&w->file);
     for (int i = 0; i < MAX_PLANES; i++)
         av_buffer_pool_uninit(&w->planes[i]);
     av_packet_free(&w->held);
     free(w->copied);
     free(w->final_path);
-    free(w->temp_path);
     pthread_mutex_destroy(&w->mux_lock);
     free(w);
     *writer = NULL;
