@@ -66,6 +66,8 @@ const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err)
 
 int vsr_engine_torch_describe(char *text, size_t size, vsr_err *err)
 {
+    (void)text;
+    (void)size;
     vsr_err_set(err, "%s", no_torch);
     return VSR_ERROR;
 }

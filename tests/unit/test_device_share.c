@@ -26,12 +26,14 @@ static int last_frames;
 static int fake_run(vsr_engine *e, const float *const *in, int n_in, int keep_begin, int keep_count,
                     const vsr_planes *out, vsr_err *err)
 {
+    (void)e, (void)in, (void)keep_begin, (void)keep_count, (void)out, (void)err;
     last_frames = n_in;
     return VSR_OK;
 }
 
 static int fake_memory(vsr_engine *e, int reset, int64_t *peak, int64_t *available)
 {
+    (void)e, (void)reset;
     *peak = FIXED + (int64_t)last_frames * PER_FRAME;
     *available = FREE_BYTES;
     return VSR_OK;

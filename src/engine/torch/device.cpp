@@ -22,6 +22,13 @@ namespace vsr_torch
 
 #ifdef VSR_TORCH_CUDA
 
+struct StagingSet {
+    at::Tensor host_in;               /* pinned float32 staging of one chunk */
+    at::cuda::CUDAEvent in_copied;    /* host_in may be refilled once this has passed */
+    std::vector<at::Tensor> host_out; /* pinned encoder planes of one chunk */
+    at::cuda::CUDAEvent out_copied;   /* host_out holds the chunk's planes once this passed */
+};
+
 struct CudaState {
     explicit CudaState(c10::DeviceIndex i)
         : index(i), copy_stream(c10::cuda::getStreamFromPool(false, i))
@@ -29,9 +36,8 @@ struct CudaState {
     }
     c10::DeviceIndex index;
     c10::cuda::CUDAStream copy_stream; /* host->device copies, ordered by events */
-    at::Tensor host_in;                /* pinned float32 staging of one chunk */
-    at::cuda::CUDAEvent in_copied;     /* host_in may be refilled once this has passed */
-    std::vector<at::Tensor> host_out;  /* pinned encoder planes */
+    StagingSet sets[kStagingSets];
+    int next = 0;
 };
 
 bool cuda_compiled()
@@ -57,13 +63,21 @@ CudaStatePtr cuda_open(const at::Device &device)
     return CudaStatePtr(new CudaState(device.index()));
 }
 
-at::Tensor cuda_stage(CudaState &c, const std::vector<int64_t> &shape,
+int cuda_next_set(CudaState &c)
+{
+    const int set = c.next;
+    c.next = (c.next + 1) % kStagingSets;
+    return set;
+}
+
+at::Tensor cuda_stage(CudaState &c, int set, const std::vector<int64_t> &shape,
                       const std::function<void(float *)> &fill)
 {
-    c.in_copied.synchronize(); /* the previous chunk's copy has left host_in */
-    if (!c.host_in.defined() || c.host_in.sizes() != at::IntArrayRef(shape))
-        c.host_in = at::empty(shape, at::TensorOptions().dtype(at::kFloat).pinned_memory(true));
-    fill(c.host_in.data_ptr<float>());
+    StagingSet &s = c.sets[set];
+    s.in_copied.synchronize(); /* the copy of the chunk before last has left host_in */
+    if (!s.host_in.defined() || s.host_in.sizes() != at::IntArrayRef(shape))
+        s.host_in = at::empty(shape, at::TensorOptions().dtype(at::kFloat).pinned_memory(true));
+    fill(s.host_in.data_ptr<float>());
     const at::Device device(at::kCUDA, c.index);
     /* Allocated on the compute stream; the copy stream waits until that memory is free. */
     at::Tensor dev = at::empty(shape, at::TensorOptions().dtype(at::kFloat).device(device));
@@ -73,26 +87,32 @@ at::Tensor cuda_stage(CudaState &c, const std::vector<int64_t> &shape,
     allocated.block(c.copy_stream);
     {
         c10::cuda::CUDAStreamGuard guard(c.copy_stream);
-        dev.copy_(c.host_in, /*non_blocking=*/true);
-        c.in_copied.record(c.copy_stream);
+        dev.copy_(s.host_in, /*non_blocking=*/true);
+        s.in_copied.record(c.copy_stream);
     }
-    c.in_copied.block(compute); /* so a later reuse of `dev` by the compute stream is safe */
+    s.in_copied.block(compute); /* so a later reuse of `dev` by the compute stream is safe */
     return dev;
 }
 
-std::vector<at::Tensor> cuda_fetch(CudaState &c, const std::vector<at::Tensor> &planes)
+std::vector<at::Tensor> cuda_fetch(CudaState &c, int set, const std::vector<at::Tensor> &planes)
 {
-    c.host_out.resize(planes.size());
+    StagingSet &s = c.sets[set];
+    s.host_out.resize(planes.size());
     for (size_t i = 0; i < planes.size(); i++) {
-        at::Tensor &h = c.host_out[i];
+        at::Tensor &h = s.host_out[i];
         if (!h.defined() || h.sizes() != planes[i].sizes() ||
             h.scalar_type() != planes[i].scalar_type())
             h = at::empty(planes[i].sizes(),
                           at::TensorOptions().dtype(planes[i].scalar_type()).pinned_memory(true));
         h.copy_(planes[i], /*non_blocking=*/true);
     }
-    c10::cuda::getCurrentCUDAStream(c.index).synchronize();
-    return c.host_out;
+    s.out_copied.record(c10::cuda::getCurrentCUDAStream(c.index));
+    return s.host_out;
+}
+
+void cuda_wait(CudaState &c, int set)
+{
+    c.sets[set].out_copied.synchronize();
 }
 
 namespace
@@ -220,13 +240,23 @@ CudaStatePtr cuda_open(const at::Device &)
     throw std::runtime_error("this vsrup_torch.so was built without CUDA");
 }
 
-at::Tensor cuda_stage(CudaState &, const std::vector<int64_t> &,
+int cuda_next_set(CudaState &)
+{
+    throw std::logic_error("no CUDA");
+}
+
+at::Tensor cuda_stage(CudaState &, int, const std::vector<int64_t> &,
                       const std::function<void(float *)> &)
 {
     throw std::logic_error("no CUDA");
 }
 
-std::vector<at::Tensor> cuda_fetch(CudaState &, const std::vector<at::Tensor> &)
+std::vector<at::Tensor> cuda_fetch(CudaState &, int, const std::vector<at::Tensor> &)
+{
+    throw std::logic_error("no CUDA");
+}
+
+void cuda_wait(CudaState &, int)
 {
     throw std::logic_error("no CUDA");
 }

@@ -34,13 +34,25 @@ int cuda_device_count();
 CudaStatePtr cuda_open(const at::Device &device);
 
 /*
- * A float32 [shape] tensor on the device, filled on the host by `fill` (into pinned memory)
- * and copied on the copy stream; the compute stream waits for the copy.
+ * Two staging sets, so that chunk k+1 is staged while chunk k computes and chunk k-1's planes
+ * come back: each has pinned input and output buffers and an event for each direction. A
+ * chunk takes the next set (cuda_next_set), stages into it, and fetches into it; the set is
+ * reused two chunks later, when the pipeline has collected the chunk that used it
+ * (VSR_ENGINE_MAX_IN_FLIGHT is 2).
  */
-at::Tensor cuda_stage(CudaState &c, const std::vector<int64_t> &shape,
+constexpr int kStagingSets = 2;
+int cuda_next_set(CudaState &c);
+/*
+ * A float32 [shape] tensor on the device, filled on the host by `fill` into set `set`'s pinned
+ * input (once that set's previous copy has left it) and copied on the copy stream; the compute
+ * stream waits for the copy, the host does not.
+ */
+at::Tensor cuda_stage(CudaState &c, int set, const std::vector<int64_t> &shape,
                       const std::function<void(float *)> &fill);
-/* Planes as contiguous host tensors in reused pinned buffers, once the copies are done. */
-std::vector<at::Tensor> cuda_fetch(CudaState &c, const std::vector<at::Tensor> &planes);
+/* Queues the planes' copies into set `set`'s pinned output and returns those host tensors;
+ * they hold the planes once cuda_wait(set) returns. */
+std::vector<at::Tensor> cuda_fetch(CudaState &c, int set, const std::vector<at::Tensor> &planes);
+void cuda_wait(CudaState &c, int set);
 /* The CUDA calls behind GraphRunner, for the state's device. */
 std::unique_ptr<GraphDevice> cuda_graph_device(CudaState &c);
 
