@@ -162,18 +162,21 @@ int vsr_encoder_pool_receive(vsr_encoder_pool *pool, AVPacket *packet, vsr_err *
         pthread_mutex_unlock(&pool->lock);
         return 0;
     }
+    /* Out of the slot before it is freed: the submitter may fill it at once. */
     int error = j->error;
+    if (error < 0)
+        av_packet_unref(j->packet);
+    else
+        av_packet_move_ref(packet, j->packet);
     int64_t index = pool->head++;
     j->state = JOB_FREE;
     pthread_cond_signal(&pool->space);
     pthread_mutex_unlock(&pool->lock);
 
     if (error < 0) {
-        av_packet_unref(j->packet);
         vsr_err_set(err, "encoding frame %lld failed: %s", (long long)index, av_err2str(error));
         return VSR_ERROR;
     }
-    av_packet_move_ref(packet, j->packet);
     return 1;
 }
 
