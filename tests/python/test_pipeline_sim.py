@@ -5,14 +5,13 @@ retry, so any scheduling mistake (a frame dropped, repeated, reordered, or writt
 that was thrown away) changes the decoded frames. No timings are asserted here.
 """
 import json
-import os
 import re
 import subprocess
 import sys
 
 import pytest
 
-from vsrtest import MEDIA, SOURCE, count_frames, frame_times, video_stream, vsrup
+from vsrtest import MEDIA, SOURCE, VSRUP, count_frames, frame_times, video_stream, vsrup
 
 TREE = MEDIA / "tree.avi"  # 68 frames, irregular timestamps
 MEGAMIND = MEDIA / "Megamind.avi"  # 270 frames
@@ -92,6 +91,8 @@ def test_sim_oom_on_single_frames_fails_cleanly(tmp_path):
 
 def test_memory_flat_in_film_length(tmp_path):
     """Peak RSS for 1,000 frames within 10% of that for 100, with chunks in flight."""
+    if b"__asan_init" in open(VSRUP, "rb").read():
+        pytest.skip("AddressSanitizer's allocator keeps what is freed: RSS says nothing here")
     def peak_rss(frames):
         src = tmp_path / f"long{frames}.mkv"
         subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i",
@@ -100,7 +101,7 @@ def test_memory_flat_in_film_length(tmp_path):
         code = ("import resource,subprocess,sys;"
                 "subprocess.run(sys.argv[1:],check=True);"
                 "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-        proc = subprocess.run([sys.executable, "-c", code, os.environ.get("VSRUP"), "-i",
+        proc = subprocess.run([sys.executable, "-c", code, VSRUP, "-i",
                                str(src), "-o", str(tmp_path / f"long{frames}.mov"), "-m",
                                "sim:0.1,temporal", "--chunk", "8", "--overlap", "2", "-q"],
                               capture_output=True, text=True, check=True)
