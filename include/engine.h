@@ -117,6 +117,9 @@ void vsr_engine_close(vsr_engine **engine);
 /* The asynchronous interface for every engine (see submit and collect above). */
 int vsr_engine_submit(vsr_engine *engine, const vsr_engine_chunk *chunk, vsr_err *err);
 int vsr_engine_collect(vsr_engine *engine, vsr_err *err);
+/* Chunks worth keeping in flight: VSR_ENGINE_MAX_IN_FLIGHT for an asynchronous engine; 1 for
+ * a run-only one, whose chunk is done at submit, so its frames go to the encoders at once. */
+int vsr_engine_max_in_flight(const vsr_engine *engine);
 /* submit then collect: one chunk, synchronously. */
 int vsr_engine_run(vsr_engine *engine, const vsr_engine_chunk *chunk, vsr_err *err);
 /* Wall seconds the engine has been computing so far. */

@@ -125,6 +125,11 @@ int vsr_engine_collect(vsr_engine *e, vsr_err *err)
     return VSR_OK;
 }
 
+int vsr_engine_max_in_flight(const vsr_engine *e)
+{
+    return e->ops->submit ? VSR_ENGINE_MAX_IN_FLIGHT : 1;
+}
+
 int vsr_engine_run(vsr_engine *e, const vsr_engine_chunk *c, vsr_err *err)
 {
     int ret = vsr_engine_submit(e, c, err);

@@ -84,7 +84,7 @@ typedef struct run_state {
     vsr_queue *queue;
     frame_window window;
     flight flights[VSR_ENGINE_MAX_IN_FLIGHT]; /* oldest first */
-    int in_flight;
+    int in_flight, max_in_flight;
     /* The kept frames [range_begin, range_end) among those read, context around them;
      * -1 and VSR_SCENE_END_UNKNOWN until the reader has shown them. */
     int64_t range_begin, range_end;
@@ -364,8 +364,8 @@ static int retry_smaller(run_state *s, int size)
 }
 
 /*
- * Plans chunks as frames arrive and keeps the engine fed: up to VSR_ENGINE_MAX_IN_FLIGHT
- * chunks submitted, the oldest collected when that many are or nothing more can be planned.
+ * Plans chunks as frames arrive and keeps the engine fed: up to s->max_in_flight chunks
+ * submitted, the oldest collected when that many are or nothing more can be planned.
  * Runs until the range is out, or we are stopped (then what is in flight is finished).
  */
 static int schedule(run_state *s, int chunk, int overlap)
@@ -377,7 +377,7 @@ static int schedule(run_state *s, int chunk, int overlap)
     int64_t scene_begin = 0, keep = s->range_begin;
     for (;;) {
         int more = !*s->stop && keep < s->range_end;
-        if (s->in_flight == VSR_ENGINE_MAX_IN_FLIGHT || (!more && s->in_flight)) {
+        if (s->in_flight == s->max_in_flight || (!more && s->in_flight)) {
             flight done;
             int ret = collect_chunk(s, &done);
             int size = (int)(done.chunk.keep_end - done.chunk.keep_begin);
@@ -642,6 +642,7 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
         goto done;
     }
     vsr_progress_init(&s.progress, expected_frames(job, info), !job->quiet);
+    s.max_in_flight = vsr_engine_max_in_flight(s.engine);
     int ok = schedule(&s, report->chunk, report->overlap) == VSR_OK;
     vsr_progress_update(&s.progress, vsr_writer_stats_get(s.writer).frames, 1);
     exit_code = finish(&s, &rc, thread, ok);
