@@ -125,3 +125,14 @@ def test_lanczos_output_unchanged(tmp_path):
         out = tmp_path / f"tree{chunk}.mkv"
         vsrup("-i", TREE, "-o", out, "-m", "lanczos", "-c", "ffv1", "--chunk", chunk, "-q")
         assert framemd5(out) == want, f"--chunk {chunk}"
+
+
+def test_sim_pixels_are_the_quantised_input(tmp_path):
+    """At scale 1 in 4:4:4 the sim's output is our quantiser's, as the built-in resize's is."""
+    outs = []
+    for model in ("sim:1", "lanczos"):
+        out = tmp_path / f"{model.replace(':', '')}.mkv"
+        vsrup("-i", TREE, "-o", out, "-m", model, "-s", "1", "-c", "ffv1", "--pix-fmt",
+              "yuv444p10le", "--frames", "10", "-q")
+        outs.append(framemd5(out))
+    assert len(outs[0]) == 10 and outs[0] == outs[1]
