@@ -1,7 +1,7 @@
 /*
  * Parallel intra-only encoding: N identically configured encoder contexts, each on its
  * own thread, take frames in turn; packets come back strictly in submission order.
- * Only one thread submits and receives; the workers are internal.
+ * One thread submits and one (maybe another) receives; the workers are internal.
  */
 #ifndef VSR_ENCODER_POOL_H
 #define VSR_ENCODER_POOL_H
@@ -19,16 +19,22 @@ typedef struct vsr_encoder_pool vsr_encoder_pool;
  */
 int vsr_encoder_pool_create(vsr_encoder_pool **pool, AVCodecContext **contexts, int count,
                             int depth, vsr_err *err);
-/* 1 while `depth` frames are queued or in flight: receive one before submitting. */
-int vsr_encoder_pool_full(const vsr_encoder_pool *pool);
-/* Takes *frame (sets it to NULL). The pool must not be full. */
-void vsr_encoder_pool_submit(vsr_encoder_pool *pool, AVFrame **frame);
 /*
- * The packet of the oldest submitted frame, moved into `packet`. With `wait` blocks until
- * it is encoded. Returns 1 with a packet, 0 when nothing is ready (or nothing is queued),
- * VSR_ERROR when that frame failed to encode (err says why).
+ * Takes *frame (sets it to NULL), blocking while `depth` frames are queued or in flight.
+ * VSR_ERROR, frame not taken, once the pool is cancelled.
  */
-int vsr_encoder_pool_receive(vsr_encoder_pool *pool, AVPacket *packet, int wait, vsr_err *err);
+int vsr_encoder_pool_submit(vsr_encoder_pool *pool, AVFrame **frame);
+/*
+ * The packet of the oldest submitted frame, moved into `packet`; blocks until it is
+ * encoded. Returns 1 with a packet, 0 once the pool is ended and every packet received
+ * (or it is cancelled), VSR_ERROR when that frame failed to encode (err says why).
+ */
+int vsr_encoder_pool_receive(vsr_encoder_pool *pool, AVPacket *packet, vsr_err *err);
+/* The submitter is done: receive returns 0 after the last packet. */
+void vsr_encoder_pool_end(vsr_encoder_pool *pool);
+/* The receiver is done: blocked and later submits fail, receives return 0. */
+void vsr_encoder_pool_cancel(vsr_encoder_pool *pool);
+int vsr_encoder_pool_count(const vsr_encoder_pool *pool);
 /* Seconds spent inside the encoders, summed over threads. */
 double vsr_encoder_pool_seconds(vsr_encoder_pool *pool);
 /* Stops the threads (dropping queued frames) and frees the contexts. */

@@ -24,7 +24,8 @@ typedef struct vsr_report {
     int64_t scene_cuts; /* count; the first VSR_REPORT_MAX_CUTS are listed */
     int64_t cut_frames[VSR_REPORT_MAX_CUTS];
     int streams_copied, streams_skipped;
-    double seconds_total, seconds_decode, seconds_engine, seconds_encode;
+    double seconds_total, seconds_decode, seconds_engine, seconds_encode, seconds_mux;
+    int encoders; /* encoder threads; seconds_encode is summed over them */
     int interrupted;
     int output_damaged; /* its end could not be written (disk full, write error) */
     int exit_code;
@@ -39,6 +40,13 @@ typedef struct vsr_join_report {
     int exit_code;
     const char *error; /* empty when it worked */
 } vsr_join_report;
+
+/* The stages whose busy fractions the report gives, in pipeline order. */
+enum { VSR_STAGE_READ, VSR_STAGE_ENGINE, VSR_STAGE_ENCODE, VSR_STAGE_MUX, VSR_STAGES };
+extern const char *const vsr_stage_names[VSR_STAGES];
+/* Fraction of the run's wall time each stage was working, in [0, 1]; encode is the average
+ * over the encoder threads. Returns the busiest stage: the bottleneck. */
+int vsr_report_busy(const vsr_report *report, double busy[VSR_STAGES]);
 
 void vsr_report_print(const vsr_report *report);
 /* Returns VSR_OK, or VSR_ERROR with a message naming the file. */

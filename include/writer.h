@@ -24,6 +24,7 @@ typedef struct vsr_writer_options {
     AVRational sar;
     const int32_t *display_matrix; /* 9 values or NULL */
     int encoders;                  /* parallel encoder contexts; 0 = one per core */
+    int queue_frames;              /* frames that may wait for an encoder, at least */
     int copy_audio, copy_subtitles;
     int overwrite;                /* replace a partial file left by an earlier run */
     const AVFormatContext *input; /* streams, metadata and chapters to carry over; may be NULL */
@@ -33,6 +34,8 @@ typedef struct vsr_writer_stats {
     int64_t frames;
     int64_t bytes;
     double encode_seconds; /* summed over encoder threads */
+    int encoders;          /* encoder threads */
+    double mux_seconds;    /* in the muxer, video and copied packets */
     int streams_copied, streams_skipped;
     int damaged; /* the end of the file could not be written: it may not play */
 } vsr_writer_stats;
@@ -41,8 +44,9 @@ int vsr_writer_open(vsr_writer **writer, const vsr_writer_options *options, vsr_
 /* A frame to fill: output size and pixel format, colour tags set. Owned by the caller. */
 AVFrame *vsr_writer_frame(vsr_writer *writer);
 /*
- * Queues `*frame` for encoding (takes it and sets *frame to NULL). Frames come in output
- * order with pts in options->time_base. Blocks while all encoders are busy.
+ * Queues `*frame` for encoding (takes it and sets *frame to NULL); the writer's own thread
+ * muxes the packets. Frames come in output order with pts in options->time_base. Blocks
+ * while the encoder queue is full. One thread writes frames.
  */
 int vsr_writer_write_frame(vsr_writer *writer, AVFrame **frame, vsr_err *err);
 /*
@@ -57,7 +61,8 @@ int vsr_writer_copy_packet(vsr_writer *writer, const AVPacket *packet, const AVS
 int vsr_writer_finish(vsr_writer *writer, int complete, vsr_err *err);
 /* The name the file has now: temporary until a complete finish, then the final one. */
 const char *vsr_writer_path(const vsr_writer *writer);
-vsr_writer_stats vsr_writer_stats_get(const vsr_writer *writer);
+/* Thread-safe. */
+vsr_writer_stats vsr_writer_stats_get(vsr_writer *writer);
 /* Frees everything; an unfinished temporary file is deleted. */
 void vsr_writer_close(vsr_writer **writer);
 

@@ -57,7 +57,9 @@ static int probe(vsr_engine *e, const float *const *in, int n, const probe_outpu
         e->ops->device_memory(e, 1, &unused, &unused);
     else
         vsr_memory_reset_peak(); /* if refused, the peak so far still only grows with n */
-    int ret = e->ops->run(e, in, n, 0, n, out->planes, err);
+    vsr_engine_chunk chunk = {
+        .in = in, .n_in = n, .keep_begin = 0, .keep_count = n, .out = out->planes};
+    int ret = vsr_engine_run(e, &chunk, err);
     if (ret < 0)
         return ret;
     if (device)

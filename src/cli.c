@@ -95,7 +95,8 @@ void vsr_cli_usage(void)
           "\n"
           "Model:\n"
           "  -m, --model MODEL       TorchScript file (see models/), or a built-in resize:\n"
-          "                          bicubic, lanczos (default: $VSRUP_MODEL, else the\n"
+          "                          bicubic, lanczos, or sim:MS, a simulated accelerator\n"
+          "                          taking MS ms a frame (default: $VSRUP_MODEL, else the\n"
           "                          BasicVSR++ that scripts/fetch-model.sh installs in\n"
           "                          ~/.cache/vsrup; vsrup --version shows which)\n"
           "  -s, --scale N           scale factor of the built-in resizes, 1..8 (default 4)\n"
@@ -286,7 +287,7 @@ static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
         return VSR_OK;
     case 'm':
         job->model = arg;
-        return VSR_OK;
+        return vsr_engine_sim_parse(arg, NULL, NULL, NULL, err) < 0 ? VSR_ERROR : VSR_OK;
     case 's':
         return parse_int("--scale", arg, 1, 8, &job->scale, err);
     case 'c':

@@ -1,7 +1,8 @@
 /*
- * A ring of jobs shared by the submitting thread and N encoder threads. Jobs are taken
- * in submission order by whichever worker is free, and handed back in the same order,
- * so the muxer sees packets in frame order whatever the encoding order was.
+ * A ring of jobs shared by the submitting thread, N encoder threads and the receiving
+ * (muxing) thread. Jobs are taken in submission order by whichever worker is free, and
+ * handed back in the same order, so the muxer sees packets in frame order whatever the
+ * encoding order was.
  */
 #include "encoder_pool.h"
 
@@ -28,15 +29,18 @@ typedef struct worker {
 
 struct vsr_encoder_pool {
     pthread_mutex_t lock;
-    pthread_cond_t work; /* a job was queued, or stop */
-    pthread_cond_t done; /* a job finished */
+    pthread_cond_t work;  /* a job was queued, or stop */
+    pthread_cond_t done;  /* a job finished, or end or cancel */
+    pthread_cond_t space; /* a job was received, or cancel */
     job *jobs;
     int depth;
     /* Monotonic counters; the slot of job n is n % depth. head <= take <= tail. */
-    int64_t head; /* oldest job not yet received */
-    int64_t take; /* next job for a worker */
-    int64_t tail; /* next free slot */
-    int stop;
+    int64_t head;  /* oldest job not yet received */
+    int64_t take;  /* next job for a worker */
+    int64_t tail;  /* next free slot */
+    int stop;      /* workers quit */
+    int ended;     /* nothing more will be submitted */
+    int cancelled; /* the receiver gave up: submit fails, receive returns nothing */
     double seconds;
     worker *workers;
     int count;
@@ -100,6 +104,7 @@ int vsr_encoder_pool_create(vsr_encoder_pool **out, AVCodecContext **contexts, i
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->work, NULL);
     pthread_cond_init(&pool->done, NULL);
+    pthread_cond_init(&pool->space, NULL);
     pool->depth = depth;
     pool->jobs = calloc(depth, sizeof(*pool->jobs));
     pool->workers = calloc(count, sizeof(*pool->workers));
@@ -129,45 +134,74 @@ int vsr_encoder_pool_create(vsr_encoder_pool **out, AVCodecContext **contexts, i
     return VSR_OK;
 }
 
-int vsr_encoder_pool_full(const vsr_encoder_pool *pool)
-{
-    /* head and tail move only in the submitting thread, which is the caller. */
-    return pool->tail - pool->head >= pool->depth;
-}
-
-void vsr_encoder_pool_submit(vsr_encoder_pool *pool, AVFrame **frame)
+int vsr_encoder_pool_submit(vsr_encoder_pool *pool, AVFrame **frame)
 {
     pthread_mutex_lock(&pool->lock);
-    job *j = &pool->jobs[pool->tail++ % pool->depth];
-    j->frame = *frame;
-    *frame = NULL;
-    j->state = JOB_QUEUED;
-    pthread_cond_signal(&pool->work);
+    while (!pool->cancelled && pool->tail - pool->head >= pool->depth)
+        pthread_cond_wait(&pool->space, &pool->lock);
+    int ret = VSR_ERROR;
+    if (!pool->cancelled) {
+        job *j = &pool->jobs[pool->tail++ % pool->depth];
+        j->frame = *frame;
+        *frame = NULL;
+        j->state = JOB_QUEUED;
+        pthread_cond_signal(&pool->work);
+        ret = VSR_OK;
+    }
     pthread_mutex_unlock(&pool->lock);
+    return ret;
 }
 
-int vsr_encoder_pool_receive(vsr_encoder_pool *pool, AVPacket *packet, int wait, vsr_err *err)
+int vsr_encoder_pool_receive(vsr_encoder_pool *pool, AVPacket *packet, vsr_err *err)
 {
     pthread_mutex_lock(&pool->lock);
     job *j = &pool->jobs[pool->head % pool->depth];
-    while (wait && pool->head < pool->tail && j->state != JOB_DONE)
+    while (!pool->cancelled && (pool->head < pool->tail ? j->state != JOB_DONE : !pool->ended))
         pthread_cond_wait(&pool->done, &pool->lock);
-    if (pool->head == pool->tail || j->state != JOB_DONE) {
+    if (pool->cancelled || pool->head == pool->tail) {
         pthread_mutex_unlock(&pool->lock);
         return 0;
     }
+    /* Out of the slot before it is freed: the submitter may fill it at once. */
     int error = j->error;
+    if (error < 0)
+        av_packet_unref(j->packet);
+    else
+        av_packet_move_ref(packet, j->packet);
     int64_t index = pool->head++;
     j->state = JOB_FREE;
+    pthread_cond_signal(&pool->space);
     pthread_mutex_unlock(&pool->lock);
 
     if (error < 0) {
-        av_packet_unref(j->packet);
         vsr_err_set(err, "encoding frame %lld failed: %s", (long long)index, av_err2str(error));
         return VSR_ERROR;
     }
-    av_packet_move_ref(packet, j->packet);
     return 1;
+}
+
+static void pool_set(vsr_encoder_pool *pool, int *flag)
+{
+    pthread_mutex_lock(&pool->lock);
+    *flag = 1;
+    pthread_cond_broadcast(&pool->done);
+    pthread_cond_broadcast(&pool->space);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+void vsr_encoder_pool_end(vsr_encoder_pool *pool)
+{
+    pool_set(pool, &pool->ended);
+}
+
+void vsr_encoder_pool_cancel(vsr_encoder_pool *pool)
+{
+    pool_set(pool, &pool->cancelled);
+}
+
+int vsr_encoder_pool_count(const vsr_encoder_pool *pool)
+{
+    return pool->count;
 }
 
 double vsr_encoder_pool_seconds(vsr_encoder_pool *pool)
@@ -200,6 +234,7 @@ void vsr_encoder_pool_free(vsr_encoder_pool **pool_ptr)
     free(pool->workers);
     pthread_cond_destroy(&pool->work);
     pthread_cond_destroy(&pool->done);
+    pthread_cond_destroy(&pool->space);
     pthread_mutex_destroy(&pool->lock);
     free(pool);
     *pool_ptr = NULL;

@@ -1,6 +1,10 @@
-/* Engine registry: a built-in resize by name, otherwise a TorchScript file. */
+/*
+ * Engine registry (a built-in resize or the simulator by name, otherwise a TorchScript
+ * file) and the asynchronous interface over every engine.
+ */
 #include "engine.h"
 
+#include "clock.h"
 #include "locate.h"
 
 #include <errno.h>
@@ -56,7 +60,7 @@ int vsr_engine_torch_describe(char *text, size_t size, vsr_err *err)
 }
 #else
 static const char no_torch[] = "this vsrup was built without libtorch, so only the built-in "
-                               "models bicubic and lanczos are available";
+                               "models bicubic, lanczos and sim:MS are available";
 
 const vsr_engine_ops *vsr_engine_torch_load(vsr_err *err)
 {
@@ -75,13 +79,19 @@ int vsr_engine_torch_describe(char *text, size_t size, vsr_err *err)
 
 int vsr_engine_is_builtin(const char *model)
 {
-    return !strcmp(model, "bicubic") || !strcmp(model, "lanczos");
+    return !strcmp(model, "bicubic") || !strcmp(model, "lanczos") ||
+           vsr_engine_sim_parse(model, NULL, NULL, NULL, NULL) != 0;
 }
 
 int vsr_engine_open(vsr_engine **engine, const vsr_engine_options *options, vsr_err *err)
 {
     const vsr_engine_ops *ops;
-    if (vsr_engine_is_builtin(options->model)) {
+    int sim = vsr_engine_sim_parse(options->model, NULL, NULL, NULL, err);
+    if (sim < 0) {
+        return VSR_ERROR;
+    } else if (sim) {
+        ops = &vsr_engine_sim_ops;
+    } else if (vsr_engine_is_builtin(options->model)) {
         ops = &vsr_engine_resize_ops;
     } else if (access(options->model, R_OK) < 0) {
         /* Said before the engine's libraries are loaded, which takes a while. */
@@ -115,4 +125,50 @@ void vsr_engine_close(vsr_engine **engine)
     (*engine)->ops->close(*engine);
     free(*engine);
     *engine = NULL;
+}
+
+/* A run-only engine runs at submit; collect hands back what it already did. */
+int vsr_engine_submit(vsr_engine *e, const vsr_engine_chunk *c, vsr_err *err)
+{
+    if (e->ops->submit)
+        return e->ops->submit(e, c, err);
+    if (e->run_pending == VSR_ENGINE_MAX_IN_FLIGHT) {
+        vsr_err_set(err, "%s: more than %d chunks submitted", e->info.name,
+                    VSR_ENGINE_MAX_IN_FLIGHT);
+        return VSR_ERROR;
+    }
+    double t0 = vsr_seconds();
+    int ret = e->ops->run(e, c->in, c->n_in, c->keep_begin, c->keep_count, c->out, err);
+    e->run_seconds += vsr_seconds() - t0;
+    if (ret == VSR_OK)
+        e->run_pending++;
+    return ret;
+}
+
+int vsr_engine_collect(vsr_engine *e, vsr_err *err)
+{
+    if (e->ops->collect)
+        return e->ops->collect(e, err);
+    if (!e->run_pending) {
+        vsr_err_set(err, "%s: nothing submitted to collect", e->info.name);
+        return VSR_ERROR;
+    }
+    e->run_pending--;
+    return VSR_OK;
+}
+
+int vsr_engine_max_in_flight(const vsr_engine *e)
+{
+    return e->ops->submit && e->info.asynchronous ? VSR_ENGINE_MAX_IN_FLIGHT : 1;
+}
+
+int vsr_engine_run(vsr_engine *e, const vsr_engine_chunk *c, vsr_err *err)
+{
+    int ret = vsr_engine_submit(e, c, err);
+    return ret < 0 ? ret : vsr_engine_collect(e, err);
+}
+
+double vsr_engine_busy_seconds(vsr_engine *e)
+{
+    return e->ops->busy_seconds ? e->ops->busy_seconds(e) : e->run_seconds;
 }

@@ -1,7 +1,9 @@
 /*
  * The running program. Threads: the reader thread decodes, converts to float R'G'B' and
- * detects scene cuts; this thread plans chunks and runs the engine; the writer encodes
- * and muxes on its own threads. Queues between them are bounded, so memory is bounded by
+ * detects scene cuts; this thread plans chunks, submits them to the engine (one computing,
+ * the next staged) and hands collected frames to the writer, which encodes and muxes on
+ * threads of its own. The engine writes straight into the encoder's frames, so no stage
+ * copies a picture for another. Queues between them are bounded, so memory is bounded by
  * the chunk, never by the length of the film.
  */
 #include "pipeline.h"
@@ -31,7 +33,8 @@
 #include "temp_file.h"
 #include "writer.h"
 
-/* Decoded frames the reader may run ahead of the engine. */
+/* Decoded frames the reader may run ahead of the engine, at least: more for bigger chunks,
+ * so the next chunk with both its overlaps is read while this one computes. */
 #define READ_AHEAD 8
 
 typedef struct lr_frame {
@@ -65,6 +68,15 @@ typedef struct frame_window {
     int len, cap;
 } frame_window;
 
+/* A chunk submitted to the engine and not collected yet, with the buffers it uses. */
+typedef struct flight {
+    vsr_chunk chunk;
+    int64_t scene_begin; /* where planning resumes if it must be retried */
+    const float **in;
+    AVFrame **out;
+    vsr_planes *planes;
+} flight;
+
 typedef struct run_state {
     const vsr_job *job;
     volatile sig_atomic_t *stop;
@@ -74,6 +86,8 @@ typedef struct run_state {
     vsr_writer *writer;
     vsr_queue *queue;
     frame_window window;
+    flight flights[VSR_ENGINE_MAX_IN_FLIGHT]; /* oldest first */
+    int in_flight, max_in_flight;
     /* The kept frames [range_begin, range_end) among those read, context around them;
      * -1 and VSR_SCENE_END_UNKNOWN until the reader has shown them. */
     int64_t range_begin, range_end;
@@ -243,55 +257,120 @@ static int64_t scene_end(const run_state *s, int64_t scene_begin)
     return s->eof ? window_end(w) : VSR_SCENE_END_UNKNOWN;
 }
 
-static void free_frames(AVFrame **frames, int n)
+static void flight_free(flight *f)
 {
-    for (int i = 0; i < n; i++)
-        av_frame_free(&frames[i]);
+    int keep_count = (int)(f->chunk.keep_end - f->chunk.keep_begin);
+    for (int i = 0; f->out && i < keep_count; i++)
+        av_frame_free(&f->out[i]);
+    free(f->in);
+    free(f->out);
+    free(f->planes);
+    *f = (flight){0};
 }
 
-/* Runs one chunk and queues its kept frames for encoding. */
-static int run_chunk(run_state *s, const vsr_chunk *c)
+/* Frees the oldest chunk in flight (collected) and its buffers. */
+static void pop_flight(run_state *s)
+{
+    flight_free(&s->flights[0]);
+    memmove(s->flights, s->flights + 1, --s->in_flight * sizeof(*s->flights));
+    s->flights[s->in_flight] = (flight){0};
+}
+
+/* Stages a chunk: output frames from the writer, then the engine's submit. */
+static int submit_chunk(run_state *s, const vsr_chunk *c, int64_t scene_begin)
 {
     int n_in = (int)(c->context_end - c->context_begin);
     int keep_count = (int)(c->keep_end - c->keep_begin);
-    const float *in[n_in];
-    AVFrame *out[keep_count];
-    vsr_planes planes[keep_count];
-    for (int i = 0; i < n_in; i++)
-        in[i] = window_at(&s->window, c->context_begin + i)->rgb;
-    for (int i = 0; i < keep_count; i++) {
-        out[i] = vsr_writer_frame(s->writer);
-        if (!out[i]) {
-            free_frames(out, i);
-            vsr_err_set(&s->err, "out of memory for output frames");
-            return VSR_ERROR;
-        }
-        for (int p = 0; p < 3; p++) {
-            planes[i].data[p] = out[i]->data[p];
-            planes[i].linesize[p] = out[i]->linesize[p];
+    flight *f = &s->flights[s->in_flight];
+    *f = (flight){.chunk = *c, .scene_begin = scene_begin};
+    f->in = malloc(n_in * sizeof(*f->in));
+    f->out = calloc(keep_count, sizeof(*f->out));
+    f->planes = malloc(keep_count * sizeof(*f->planes));
+    int ok = f->in && f->out && f->planes;
+    for (int i = 0; ok && i < n_in; i++)
+        f->in[i] = window_at(&s->window, c->context_begin + i)->rgb;
+    for (int i = 0; ok && i < keep_count; i++) {
+        ok = (f->out[i] = vsr_writer_frame(s->writer)) != NULL;
+        for (int p = 0; ok && p < 3; p++) {
+            f->planes[i].data[p] = f->out[i]->data[p];
+            f->planes[i].linesize[p] = f->out[i]->linesize[p];
         }
     }
-    double t0 = vsr_seconds();
-    int ret = s->engine->ops->run(s->engine, in, n_in, (int)(c->keep_begin - c->context_begin),
-                                  keep_count, planes, &s->err);
-    s->report->seconds_engine += vsr_seconds() - t0;
+    if (!ok) {
+        flight_free(f);
+        vsr_err_set(&s->err, "out of memory for a chunk of %d frames", keep_count);
+        return VSR_ERROR;
+    }
+    vsr_engine_chunk ec = {.in = f->in,
+                           .n_in = n_in,
+                           .keep_begin = (int)(c->keep_begin - c->context_begin),
+                           .keep_count = keep_count,
+                           .out = f->planes};
+    int ret = vsr_engine_submit(s->engine, &ec, &s->err);
     if (ret < 0) {
-        free_frames(out, keep_count);
+        flight_free(f);
         return ret;
     }
-    if (s->report->chunks++ == 0 && s->share)
-        vsr_device_share_held(s->share); /* the claim is now allocated on the device */
-    for (int i = 0; i < keep_count; i++) {
-        out[i]->pts = window_at(&s->window, c->keep_begin + i)->pts;
-        if (vsr_writer_write_frame(s->writer, &out[i], &s->err) < 0) {
-            free_frames(out + i, keep_count - i);
-            return VSR_ERROR;
-        }
-    }
+    s->in_flight++;
     return VSR_OK;
 }
 
-/* Plans chunks as frames arrive and runs them until the range is out or we are stopped. */
+/* Waits for the oldest chunk and queues its frames for encoding; `done` says which it was
+ * (and where its scene began), for a retry. */
+static int collect_chunk(run_state *s, flight *done)
+{
+    flight *f = &s->flights[0];
+    int ret = vsr_engine_collect(s->engine, &s->err);
+    int keep_count = (int)(f->chunk.keep_end - f->chunk.keep_begin);
+    for (int i = 0; ret == VSR_OK && i < keep_count; i++) {
+        f->out[i]->pts = window_at(&s->window, f->chunk.keep_begin + i)->pts;
+        if (vsr_writer_write_frame(s->writer, &f->out[i], &s->err) < 0)
+            ret = VSR_ERROR;
+    }
+    if (ret == VSR_OK && s->report->chunks++ == 0 && s->share)
+        vsr_device_share_held(s->share); /* the claim is now allocated on the device */
+    *done = (flight){.chunk = f->chunk, .scene_begin = f->scene_begin};
+    pop_flight(s);
+    return ret;
+}
+
+/* Collects what is in flight and throws it away: after an error, or before a retry. */
+static void drop_in_flight(run_state *s)
+{
+    vsr_err ignored;
+    while (s->in_flight) {
+        vsr_engine_collect(s->engine, &ignored);
+        pop_flight(s);
+    }
+}
+
+/* Frees the frames that neither a chunk in flight nor a later one reads. */
+static void drop_read_frames(run_state *s, int64_t keep, int overlap)
+{
+    int64_t first = keep - overlap;
+    if (s->in_flight && s->flights[0].chunk.context_begin < first)
+        first = s->flights[0].chunk.context_begin;
+    window_drop_before(&s->window, first);
+}
+
+/* The chunk size after an out-of-memory chunk of `size` frames (more than one). */
+static int retry_smaller(run_state *s, int size)
+{
+    int smaller = size / 2;
+    vsr_log(VSR_LOG_WARN,
+            "out of GPU memory on a chunk of %d frames (%s); retrying it and the rest with "
+            "chunks of %d",
+            size, s->err.msg, smaller);
+    s->report->oom_retries++;
+    s->report->chunk = smaller;
+    return smaller;
+}
+
+/*
+ * Plans chunks as frames arrive and keeps the engine fed: up to s->max_in_flight chunks
+ * submitted, the oldest collected when that many are or nothing more can be planned.
+ * Runs until the range is out, or we are stopped (then what is in flight is finished).
+ */
 static int schedule(run_state *s, int chunk, int overlap)
 {
     /* Context frames before the range come first: at most `overlap` of them. */
@@ -299,9 +378,27 @@ static int schedule(run_state *s, int chunk, int overlap)
         if (receive_frame(s) < 0)
             return VSR_ERROR;
     int64_t scene_begin = 0, keep = s->range_begin;
-    while (!*s->stop) {
-        if (keep >= s->range_end)
-            return VSR_OK; /* every frame of the range is out */
+    for (;;) {
+        int more = !*s->stop && keep < s->range_end;
+        if (s->in_flight == s->max_in_flight || (!more && s->in_flight)) {
+            flight done;
+            int ret = collect_chunk(s, &done);
+            int size = (int)(done.chunk.keep_end - done.chunk.keep_begin);
+            if (ret == VSR_ERROR_OOM && size > 1) {
+                drop_in_flight(s);
+                chunk = retry_smaller(s, size);
+                keep = done.chunk.keep_begin;
+                scene_begin = done.scene_begin;
+                continue;
+            }
+            if (ret < 0)
+                return VSR_ERROR;
+            drop_read_frames(s, keep, overlap);
+            vsr_progress_update(&s->progress, vsr_writer_stats_get(s->writer).frames, 0);
+            continue;
+        }
+        if (!more)
+            return VSR_OK; /* every frame of the range is out, or we were stopped */
         if (!s->eof && window_end(&s->window) <= keep) {
             if (receive_frame(s) < 0)
                 return VSR_ERROR;
@@ -318,25 +415,15 @@ static int schedule(run_state *s, int chunk, int overlap)
                 return VSR_ERROR;
             continue;
         }
-        int ret = run_chunk(s, &c);
+        int ret = submit_chunk(s, &c, scene_begin);
         if (ret == VSR_ERROR_OOM && c.keep_end - c.keep_begin > 1) {
-            int smaller = (int)(c.keep_end - c.keep_begin) / 2;
-            vsr_log(VSR_LOG_WARN,
-                    "out of GPU memory on a chunk of %d frames (%s); retrying it "
-                    "and the rest with chunks of %d",
-                    (int)(c.keep_end - c.keep_begin), s->err.msg, smaller);
-            s->report->oom_retries++;
-            chunk = smaller;
-            s->report->chunk = chunk;
+            chunk = retry_smaller(s, (int)(c.keep_end - c.keep_begin));
             continue;
         }
         if (ret < 0)
             return VSR_ERROR;
         keep = c.keep_end;
-        window_drop_before(&s->window, keep - overlap);
-        vsr_progress_update(&s->progress, vsr_writer_stats_get(s->writer).frames, 0);
     }
-    return VSR_OK;
 }
 
 /* Other vsrup processes on the same GPU: budget only what they have not claimed. */
@@ -442,7 +529,7 @@ static int open_engine(const vsr_job *job, const vsr_video_info *info, vsr_engin
 }
 
 static int open_writer(const vsr_job *job, vsr_reader *reader, const vsr_engine_info *engine,
-                       vsr_writer **writer, vsr_err *err)
+                       int chunk, vsr_writer **writer, vsr_err *err)
 {
     const vsr_video_info *info = vsr_reader_info(reader);
     vsr_writer_options options = {
@@ -455,6 +542,7 @@ static int open_writer(const vsr_job *job, vsr_reader *reader, const vsr_engine_
         .sar = info->sar,
         .display_matrix = info->has_display_matrix ? info->display_matrix : NULL,
         .encoders = job->encoders,
+        .queue_frames = chunk,
         .copy_audio = job->copy_audio,
         .copy_subtitles = job->copy_subtitles,
         .overwrite = job->overwrite,
@@ -480,6 +568,7 @@ static void fill_report_start(vsr_report *r, const vsr_job *job, const vsr_video
 static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
 {
     vsr_report *r = s->report;
+    drop_in_flight(s); /* only after an error: the engine is done with the frames */
     if (!ok || *s->stop)
         vsr_queue_cancel(s->queue);
     pthread_join(thread, NULL);
@@ -514,6 +603,8 @@ static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
     r->output_damaged = ws.damaged;
     r->frames_out = ws.frames;
     r->seconds_encode = ws.encode_seconds;
+    r->seconds_mux = ws.mux_seconds;
+    r->encoders = ws.encoders;
     r->streams_copied = ws.streams_copied;
     r->streams_skipped = ws.streams_skipped;
     if (have_output)
@@ -565,7 +656,7 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     /* A --start/--frames range gets the same context at its borders as inside a whole run. */
     vsr_reader_set_context(rc.reader, report->overlap);
     rc.first_input_frame = job->start_frame - FFMIN(report->overlap, job->start_frame);
-    if (open_writer(job, rc.reader, &s.engine->info, &s.writer, &s.err) < 0)
+    if (open_writer(job, rc.reader, &s.engine->info, report->chunk, &s.writer, &s.err) < 0)
         goto done;
 
     rc.writer = s.writer;
@@ -577,7 +668,7 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     if (s.engine->info.temporal && job->scene_cuts == VSR_SCENE_CUTS_AUTO)
         rc.detector = vsr_scenecut_alloc(info->width, info->height);
     rc.cut_file = job->scene_cuts == VSR_SCENE_CUTS_FILE ? &cut_file : NULL;
-    s.queue = rc.queue = vsr_queue_alloc(READ_AHEAD);
+    s.queue = rc.queue = vsr_queue_alloc(FFMAX(READ_AHEAD, report->chunk + 2 * report->overlap));
     if (!rc.convert || !rc.rgb_pool || !s.queue ||
         (s.engine->info.temporal && job->scene_cuts == VSR_SCENE_CUTS_AUTO && !rc.detector)) {
         vsr_err_set(&s.err, "out of memory");
@@ -594,12 +685,15 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
         goto done;
     }
     vsr_progress_init(&s.progress, expected_frames(job, info), !job->quiet);
+    s.max_in_flight = vsr_engine_max_in_flight(s.engine);
     int ok = schedule(&s, report->chunk, report->overlap) == VSR_OK;
     vsr_progress_update(&s.progress, vsr_writer_stats_get(s.writer).frames, 1);
     exit_code = finish(&s, &rc, thread, ok);
 
 done:
     report->seconds_total = vsr_seconds() - t0;
+    if (s.engine)
+        report->seconds_engine = vsr_engine_busy_seconds(s.engine);
     report->exit_code = exit_code;
     if (exit_code == VSR_EXIT_FAILURE)
         snprintf(report->error, sizeof(report->error), "%s", s.err.msg);

@@ -11,6 +11,28 @@ static double fps(int64_t frames, double seconds)
     return seconds > 0 ? frames / seconds : 0;
 }
 
+const char *const vsr_stage_names[VSR_STAGES] = {"read", "engine", "encode", "mux"};
+
+static double fraction(double seconds, double total)
+{
+    double f = total > 0 ? seconds / total : 0;
+    return f < 0 ? 0 : f > 1 ? 1 : f;
+}
+
+int vsr_report_busy(const vsr_report *r, double busy[VSR_STAGES])
+{
+    busy[VSR_STAGE_READ] = fraction(r->seconds_decode, r->seconds_total);
+    busy[VSR_STAGE_ENGINE] = fraction(r->seconds_engine, r->seconds_total);
+    busy[VSR_STAGE_ENCODE] =
+        fraction(r->seconds_encode, r->seconds_total * (r->encoders > 0 ? r->encoders : 1));
+    busy[VSR_STAGE_MUX] = fraction(r->seconds_mux, r->seconds_total);
+    int busiest = 0;
+    for (int i = 1; i < VSR_STAGES; i++)
+        if (busy[i] > busy[busiest])
+            busiest = i;
+    return busiest;
+}
+
 void vsr_report_print(const vsr_report *r)
 {
     /* A run that failed before any frame has nothing to report beyond its error. */
@@ -26,6 +48,13 @@ void vsr_report_print(const vsr_report *r)
         "time %.2f s (%.2f fps): decode+convert %.2f s, %s %.2f s, encode %.2f s (all encoders)",
         r->seconds_total, fps(r->frames_out, r->seconds_total), r->seconds_decode, r->engine.name,
         r->seconds_engine, r->seconds_encode);
+    double busy[VSR_STAGES];
+    int bottleneck = vsr_report_busy(r, busy);
+    vsr_log(VSR_LOG_INFO,
+            "busy: read %.0f%%, engine %.0f%%, encode %.0f%% (of %d encoders), mux %.0f%%; "
+            "bottleneck: %s",
+            100 * busy[VSR_STAGE_READ], 100 * busy[VSR_STAGE_ENGINE], 100 * busy[VSR_STAGE_ENCODE],
+            r->encoders, 100 * busy[VSR_STAGE_MUX], vsr_stage_names[bottleneck]);
     if (!r->output[0])
         return;
     if (r->exit_code == VSR_EXIT_OK)
@@ -121,8 +150,16 @@ int vsr_report_write_json(const vsr_report *r, const char *path, vsr_err *err)
     fprintf(f, "],\n  \"scene_cut_count\": %lld,\n", (long long)r->scene_cuts);
     fprintf(f,
             "  \"seconds\": {\"total\": %.3f, \"decode\": %.3f, \"engine\": %.3f, "
-            "\"encode\": %.3f},\n",
-            r->seconds_total, r->seconds_decode, r->seconds_engine, r->seconds_encode);
+            "\"encode\": %.3f, \"mux\": %.3f},\n",
+            r->seconds_total, r->seconds_decode, r->seconds_engine, r->seconds_encode,
+            r->seconds_mux);
+    double busy[VSR_STAGES];
+    int bottleneck = vsr_report_busy(r, busy);
+    fputs("  \"busy\": {", f);
+    for (int i = 0; i < VSR_STAGES; i++)
+        fprintf(f, "%s\"%s\": %.3f", i ? ", " : "", vsr_stage_names[i], busy[i]);
+    fputs("},\n", f);
+    json_field_string(f, "bottleneck", vsr_stage_names[bottleneck]);
     fprintf(f, "  \"fps\": %.3f,\n", fps(r->frames_out, r->seconds_total));
     fprintf(f, "  \"interrupted\": %s,\n  \"output_damaged\": %s,\n  \"exit_code\": %d\n}\n",
             r->interrupted ? "true" : "false", r->output_damaged ? "true" : "false", r->exit_code);

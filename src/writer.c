@@ -1,6 +1,7 @@
 /*
- * The output file: video encoded by an encoder pool, audio and subtitles copied from
- * the input, all muxed under one lock into a temporary file that is renamed on success.
+ * The output file: video encoded by an encoder pool and muxed by a thread of its own,
+ * audio and subtitles copied from the input, all muxed under one lock into a temporary
+ * file that is renamed on success.
  */
 #include "writer.h"
 
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "bigbuf.h"
+#include "clock.h"
 #include "compat.h"
 #include "encoder_pool.h"
 #include "log.h"
@@ -44,11 +46,19 @@ struct vsr_writer {
     AVStream **copied;
     int nb_input_streams;
 
-    /* Serialises av_interleaved_write_frame between the video and the reader thread. */
+    /* Serialises av_interleaved_write_frame between the video and the reader thread;
+     * guards stats too. */
     pthread_mutex_t mux_lock;
     int trailer_written, renamed;
 
-    /* The last encoded packet waits for the next so its duration is the pts difference. */
+    /* Takes packets from the pool in frame order and muxes them. */
+    pthread_t mux_thread;
+    int mux_started;
+    int mux_result; /* what take_packet last said: 0 at the end, VSR_ERROR */
+    vsr_err mux_err;
+
+    /* The last encoded packet waits for the next so its duration is the pts difference.
+     * Only the mux thread touches it until it is joined. */
     AVPacket *held;
     int64_t last_delta;          /* pts difference of the last two frames */
     int64_t last_frame_duration; /* what the newest frame said, 0 if nothing */
@@ -59,6 +69,8 @@ struct vsr_writer {
 
     vsr_writer_stats stats;
 };
+
+static void *mux_thread_main(void *arg);
 
 static int is_rgb(enum AVPixelFormat fmt)
 {
@@ -219,8 +231,11 @@ static int setup_video(vsr_writer *w, const int32_t *display_matrix, vsr_err *er
     w->video->sample_aspect_ratio = o->sar;
     if (o->frame_rate.num > 0 && o->frame_rate.den > 0)
         w->video->avg_frame_rate = o->frame_rate;
-    /* Two frames per encoder: one encoding, one waiting, so no thread idles. */
-    return vsr_encoder_pool_create(&w->encoders, contexts, count, 2 * count, err);
+    /* Two frames per encoder (one encoding, one waiting, so no thread idles), and at least
+     * what the caller hands over at once (a chunk), so it does not wait on the encoders. */
+    int depth = 2 * count > o->queue_frames ? 2 * count : o->queue_frames;
+    w->stats.encoders = count;
+    return vsr_encoder_pool_create(&w->encoders, contexts, count, depth, err);
 }
 
 static int is_pcm(enum AVCodecID id)
@@ -413,6 +428,12 @@ int vsr_writer_open(vsr_writer **out, const vsr_writer_options *options, vsr_err
         vsr_writer_close(&w);
         return VSR_ERROR;
     }
+    if (pthread_create(&w->mux_thread, NULL, mux_thread_main, w) != 0) {
+        vsr_err_set(err, "%s: cannot start the mux thread", w->final_path);
+        vsr_writer_close(&w);
+        return VSR_ERROR;
+    }
+    w->mux_started = 1;
     *out = w;
     return VSR_OK;
 }
@@ -438,16 +459,24 @@ AVFrame *vsr_writer_frame(vsr_writer *w)
     return frame;
 }
 
-/* 1 when the disk has no room for the packet (nothing written, why in err), else what
+/* Muxes one packet; a video packet that was written counts in the stats. Returns 1 when the
+ * disk has no room for it (nothing written, why in err), else what
  * av_interleaved_write_frame returned. */
-static int write_locked(vsr_writer *w, AVPacket *packet, vsr_err *err)
+static int write_locked(vsr_writer *w, AVPacket *packet, int video, vsr_err *err)
 {
     int ret = AVERROR_EOF;
     pthread_mutex_lock(&w->mux_lock);
+    double t0 = vsr_seconds();
+    const int size = packet->size;
     if (!w->trailer_written)
-        ret = vsr_temp_file_room(w->file, packet->size, err) < 0
+        ret = vsr_temp_file_room(w->file, size, err) < 0
                   ? 1
                   : av_interleaved_write_frame(w->output, packet);
+    if (video && ret == 0) {
+        w->stats.frames++;
+        w->stats.bytes += size;
+    }
+    w->stats.mux_seconds += vsr_seconds() - t0;
     pthread_mutex_unlock(&w->mux_lock);
     return ret;
 }
@@ -458,29 +487,26 @@ static int mux_held(vsr_writer *w, int64_t duration, vsr_err *err)
     AVPacket *p = w->held;
     p->duration = duration > 0 ? duration : 1;
     p->stream_index = w->video->index;
-    const int size = p->size;
     av_packet_rescale_ts(p, w->encoder_time_base, w->video->time_base);
-    int ret = write_locked(w, p, err);
+    int ret = write_locked(w, p, 1, err);
     av_packet_unref(p);
+    /* Only this thread counts frames: no lock needed to read the count. */
     if (ret < 0)
         vsr_err_set(err, "%s: writing video frame %lld failed: %s", vsr_temp_file_name(w->file),
                     (long long)w->stats.frames, av_err2str(ret));
-    if (ret)
-        return VSR_ERROR;
-    w->stats.frames++;
-    w->stats.bytes += size;
-    return VSR_OK;
+    return ret ? VSR_ERROR : VSR_OK;
 }
 
-/* Takes a packet from the pool; the one held before it can now be muxed. */
-static int take_packet(vsr_writer *w, int wait, vsr_err *err)
+/* Takes a packet from the pool (waiting for it); the one held before it can now be muxed.
+ * Returns 1, 0 at the end, VSR_ERROR. */
+static int take_packet(vsr_writer *w, vsr_err *err)
 {
     AVPacket *next = av_packet_alloc();
     if (!next) {
         vsr_err_set(err, "out of memory");
         return VSR_ERROR;
     }
-    int ret = vsr_encoder_pool_receive(w->encoders, next, wait, err);
+    int ret = vsr_encoder_pool_receive(w->encoders, next, err);
     if (ret > 0 && w->held->data) {
         w->last_delta = next->pts - w->held->pts;
         if (w->last_delta <= 0) {
@@ -497,6 +523,34 @@ static int take_packet(vsr_writer *w, int wait, vsr_err *err)
     }
     av_packet_free(&next);
     return ret;
+}
+
+static void *mux_thread_main(void *arg)
+{
+    vsr_writer *w = arg;
+    int ret;
+    while ((ret = take_packet(w, &w->mux_err)) > 0)
+        ;
+    w->mux_result = ret;
+    /* Nobody receives any more: unblock and fail the submitter. */
+    if (ret < 0)
+        vsr_encoder_pool_cancel(w->encoders);
+    return NULL;
+}
+
+/* Ends the mux thread after the frames submitted so far (all of them unless it failed). */
+static int join_mux(vsr_writer *w, vsr_err *err)
+{
+    if (!w->mux_started)
+        return VSR_OK;
+    vsr_encoder_pool_end(w->encoders);
+    pthread_join(w->mux_thread, NULL);
+    w->mux_started = 0;
+    if (w->mux_result < 0) {
+        *err = w->mux_err;
+        return VSR_ERROR;
+    }
+    return VSR_OK;
 }
 
 int vsr_writer_write_frame(vsr_writer *w, AVFrame **frame, vsr_err *err)
@@ -517,18 +571,15 @@ int vsr_writer_write_frame(vsr_writer *w, AVFrame **frame, vsr_err *err)
         f, av_rescale_q(vsr_frame_duration(f), w->options.time_base, w->encoder_time_base));
     /* The ProRes frame header takes the colour description from each frame. */
     tag_frame(f, w);
-    while (vsr_encoder_pool_full(w->encoders)) {
-        if (take_packet(w, 1, err) < 0) {
-            av_frame_free(&f);
-            return VSR_ERROR;
-        }
+    int64_t duration = vsr_frame_duration(f);
+    if (vsr_encoder_pool_submit(w->encoders, &f) < 0) {
+        /* Cancelled by the mux thread, which said why before. */
+        av_frame_free(&f);
+        *err = w->mux_err;
+        return VSR_ERROR;
     }
-    w->last_frame_duration = vsr_frame_duration(f);
-    vsr_encoder_pool_submit(w->encoders, &f);
-    int ret;
-    while ((ret = take_packet(w, 0, err)) > 0)
-        ;
-    return ret < 0 ? VSR_ERROR : VSR_OK;
+    w->last_frame_duration = duration;
+    return VSR_OK;
 }
 
 int vsr_writer_copy_packet(vsr_writer *w, const AVPacket *packet, const AVStream *in_stream)
@@ -544,7 +595,7 @@ int vsr_writer_copy_packet(vsr_writer *w, const AVPacket *packet, const AVStream
     p->stream_index = ost->index;
     p->pos = -1;
     vsr_err full; /* no room: the video stops there too and says so */
-    int ret = write_locked(w, p, &full);
+    int ret = write_locked(w, p, 0, &full);
     av_packet_free(&p);
     if (ret < 0 && ret != AVERROR_EOF) {
         vsr_log(VSR_LOG_ERROR, "%s: copying a packet of input stream %d failed: %s",
@@ -560,9 +611,7 @@ int vsr_writer_finish(vsr_writer *w, int complete, vsr_err *err)
         vsr_err_set(err, "%s: already finished", w->final_path);
         return VSR_ERROR;
     }
-    int ret;
-    while ((ret = take_packet(w, 1, err)) > 0)
-        ;
+    int ret = join_mux(w, err);
     /* The last frame lasts what it says, else as long as its predecessor, else a frame
      * at the nominal rate. */
     if (ret == 0 && w->held->data) {
@@ -574,8 +623,8 @@ int vsr_writer_finish(vsr_writer *w, int complete, vsr_err *err)
     pthread_mutex_lock(&w->mux_lock);
     int trailer = av_write_trailer(w->output);
     w->trailer_written = 1;
-    pthread_mutex_unlock(&w->mux_lock);
     w->stats.encode_seconds = vsr_encoder_pool_seconds(w->encoders);
+    pthread_mutex_unlock(&w->mux_lock);
     vsr_encoder_pool_free(&w->encoders);
     /* Kept even when damaged: what was written may still be recovered. */
     vsr_err end_err;
@@ -603,9 +652,11 @@ const char *vsr_writer_path(const vsr_writer *w)
     return w->renamed || !w->file ? w->final_path : vsr_temp_file_name(w->file);
 }
 
-vsr_writer_stats vsr_writer_stats_get(const vsr_writer *w)
+vsr_writer_stats vsr_writer_stats_get(vsr_writer *w)
 {
+    pthread_mutex_lock(&w->mux_lock);
     vsr_writer_stats stats = w->stats;
+    pthread_mutex_unlock(&w->mux_lock);
     if (w->encoders)
         stats.encode_seconds = vsr_encoder_pool_seconds(w->encoders);
     return stats;
@@ -616,6 +667,10 @@ void vsr_writer_close(vsr_writer **writer)
     vsr_writer *w = *writer;
     if (!w)
         return;
+    if (w->mux_started) {
+        vsr_encoder_pool_cancel(w->encoders);
+        pthread_join(w->mux_thread, NULL);
+    }
     vsr_encoder_pool_free(&w->encoders);
     if (w->output) {
         w->output->pb = NULL; /* the temporary file's */

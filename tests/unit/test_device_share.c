@@ -39,7 +39,8 @@ static int fake_memory(vsr_engine *e, int reset, int64_t *peak, int64_t *availab
     return VSR_OK;
 }
 
-static const vsr_engine_ops fake_ops = {"fake-gpu", NULL, fake_run, NULL, fake_memory};
+static const vsr_engine_ops fake_ops = {
+    .name = "fake-gpu", .run = fake_run, .device_memory = fake_memory};
 
 static vsr_engine fake_engine(void)
 {

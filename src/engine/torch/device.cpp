@@ -26,7 +26,10 @@ struct StagingSet {
     at::Tensor host_in;               /* pinned float32 staging of one chunk */
     at::cuda::CUDAEvent in_copied;    /* host_in may be refilled once this has passed */
     std::vector<at::Tensor> host_out; /* pinned encoder planes of one chunk */
-    at::cuda::CUDAEvent out_copied;   /* host_out holds the chunk's planes once this passed */
+    /* On the compute stream: the chunk's work starts (its input copied) and ends (host_out
+     * holds its planes); timed, for the device's busy time. */
+    at::cuda::CUDAEvent started{cudaEventDefault};
+    at::cuda::CUDAEvent out_copied{cudaEventDefault};
 };
 
 struct CudaState {
@@ -91,6 +94,7 @@ at::Tensor cuda_stage(CudaState &c, int set, const std::vector<int64_t> &shape,
         s.in_copied.record(c.copy_stream);
     }
     s.in_copied.block(compute); /* so a later reuse of `dev` by the compute stream is safe */
+    s.started.record(compute);
     return dev;
 }
 
@@ -110,9 +114,11 @@ std::vector<at::Tensor> cuda_fetch(CudaState &c, int set, const std::vector<at::
     return s.host_out;
 }
 
-void cuda_wait(CudaState &c, int set)
+double cuda_wait(CudaState &c, int set)
 {
-    c.sets[set].out_copied.synchronize();
+    StagingSet &s = c.sets[set];
+    s.out_copied.synchronize();
+    return s.started.elapsed_time(s.out_copied) / 1000.0;
 }
 
 namespace
@@ -256,7 +262,7 @@ std::vector<at::Tensor> cuda_fetch(CudaState &, int, const std::vector<at::Tenso
     throw std::logic_error("no CUDA");
 }
 
-void cuda_wait(CudaState &, int)
+double cuda_wait(CudaState &, int)
 {
     throw std::logic_error("no CUDA");
 }

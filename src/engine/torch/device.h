@@ -52,7 +52,9 @@ at::Tensor cuda_stage(CudaState &c, int set, const std::vector<int64_t> &shape,
 /* Queues the planes' copies into set `set`'s pinned output and returns those host tensors;
  * they hold the planes once cuda_wait(set) returns. */
 std::vector<at::Tensor> cuda_fetch(CudaState &c, int set, const std::vector<at::Tensor> &planes);
-void cuda_wait(CudaState &c, int set);
+/* Waits for set `set`'s chunk; returns the seconds the device spent on it (staged to fetched,
+ * waits on the stream included). */
+double cuda_wait(CudaState &c, int set);
 /* The CUDA calls behind GraphRunner, for the state's device. */
 std::unique_ptr<GraphDevice> cuda_graph_device(CudaState &c);
 

@@ -17,10 +17,12 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -61,6 +63,14 @@ std::string first_line(const char *text)
     return s.substr(0, s.find('\n'));
 }
 
+/* A chunk submitted and not yet collected. On the CPU it is done at submit; on CUDA its planes
+ * arrive in `planes`, pinned buffers of staging set `set`, once that set's copies are done. */
+struct InFlight {
+    vsr_engine_chunk chunk; /* the caller's arrays, valid until collected */
+    int set = -1;
+    std::vector<at::Tensor> planes;
+};
+
 struct TorchEngine {
     ~TorchEngine()
     {
@@ -83,6 +93,8 @@ struct TorchEngine {
     int last_run_frames = 0; /* input frames of the last run: its shape, H and W being fixed */
     CudaStatePtr cuda;
     std::unique_ptr<GraphRunner> graphs; /* --cuda-graphs on a CUDA device */
+    std::deque<InFlight> in_flight;
+    double busy_seconds = 0; /* device time of collected chunks, or time in submit on the CPU */
 };
 
 void warn(const TorchEngine &e, const std::string &message)
@@ -280,6 +292,7 @@ int open_engine(vsr_engine *engine, const vsr_engine_options *o, vsr_err *err)
         e->reuses_cpu_memory = true;
     }
     fill_info(*e, &engine->info);
+    engine->info.asynchronous = e->cuda != nullptr; /* on the CPU a chunk is done at submit */
     engine->priv = e.release();
     return VSR_OK;
 }
@@ -295,13 +308,13 @@ void fill_frames(float *dst, const float *const *in, int n_in, int t, size_t fra
 }
 
 /* The chunk as a float32 [T, 3, H, W] tensor on the engine's device. */
-at::Tensor stage_input(TorchEngine &e, const float *const *in, int n_in, int t)
+at::Tensor stage_input(TorchEngine &e, int set, const float *const *in, int n_in, int t)
 {
     const std::vector<int64_t> shape{t, 3, e.in_h, e.in_w};
     const size_t frame_floats = size_t(3) * size_t(e.in_h) * size_t(e.in_w);
     auto fill = [&](float *dst) { fill_frames(dst, in, n_in, t, frame_floats); };
     if (e.cuda)
-        return cuda_stage(*e.cuda, shape, fill);
+        return cuda_stage(*e.cuda, set, shape, fill);
     at::Tensor host = at::empty(shape, at::TensorOptions().dtype(at::kFloat));
     fill(host.data_ptr<float>());
     return host;
@@ -349,11 +362,17 @@ bool check_run_args(const TorchEngine &e, const float *const *in, int n_in, int 
     return true;
 }
 
-void run_chunk(TorchEngine &e, const float *const *in, int n_in, int keep_begin, int keep_count,
-               const vsr_planes *out)
+/*
+ * Queues one chunk: staged into the next staging set, forward, quantised, and on CUDA the
+ * planes' copies back to the host queued too; on the CPU all of it is done here and the
+ * planes are written into the caller's frames at once.
+ */
+void submit_chunk(TorchEngine &e, const vsr_engine_chunk &c)
 {
-    const int t = std::max(n_in, e.meta.min_frames);
-    const at::Tensor x = pad_frames(e, stage_input(e, in, n_in, t)).to(e.dtype).unsqueeze(0);
+    const int t = std::max(c.n_in, e.meta.min_frames);
+    const int set = e.cuda ? cuda_next_set(*e.cuda) : -1;
+    const at::Tensor x =
+        pad_frames(e, stage_input(e, set, c.in, c.n_in, t)).to(e.dtype).unsqueeze(0);
     const at::Tensor y = forward(e, x);
     const int64_t s = e.meta.scale;
     if (y.dim() != 5 || y.size(0) != 1 || y.size(1) != t || y.size(2) != 3 ||
@@ -361,17 +380,22 @@ void run_chunk(TorchEngine &e, const float *const *in, int n_in, int keep_begin,
         throw std::runtime_error("forward() returned " + c10::str(y.sizes()) + " for input " +
                                  c10::str(x.sizes()) + "; vsrup.json says scale " +
                                  std::to_string(s));
-    const at::Tensor kept = y[0].narrow(0, keep_begin, keep_count)
+    const at::Tensor kept = y[0].narrow(0, c.keep_begin, c.keep_count)
                                 .narrow(2, 0, s * e.in_h)
                                 .narrow(3, 0, s * e.in_w)
                                 .to(at::kFloat);
     std::vector<at::Tensor> planes = quantise(kept, e.layout);
-    if (e.cuda)
-        planes = cuda_fetch(*e.cuda, planes);
-    else
+    InFlight f;
+    f.chunk = c;
+    if (e.cuda) {
+        f.set = set;
+        f.planes = cuda_fetch(*e.cuda, set, planes);
+    } else {
         for (at::Tensor &p : planes)
             p = p.contiguous();
-    copy_out(planes, out, keep_count);
+        copy_out(planes, c.out, c.keep_count);
+    }
+    e.in_flight.push_back(std::move(f));
 }
 
 /*
@@ -389,13 +413,14 @@ int oom(TorchEngine &e, vsr_err *err, const std::string &why)
     return VSR_ERROR_OOM;
 }
 
-int run_catching(TorchEngine &e, const float *const *in, int n_in, int keep_begin, int keep_count,
-                 const vsr_planes *out, vsr_err *err)
+/* Runs `work`, turning what it throws into VSR_ERROR or, for an allocation failure,
+ * VSR_ERROR_OOM after releasing the device memory. */
+template <typename Work> int catching(TorchEngine &e, vsr_err *err, Work work)
 {
     std::string what;
     try {
         c10::InferenceMode guard;
-        run_chunk(e, in, n_in, keep_begin, keep_count, out);
+        work();
         return VSR_OK;
     } catch (const std::bad_alloc &) {
         return oom(e, err, "allocation failed");
@@ -426,23 +451,63 @@ int torch_open(vsr_engine *engine, const vsr_engine_options *options, vsr_err *e
     return VSR_ERROR;
 }
 
-int torch_run(vsr_engine *engine, const float *const *in, int n_in, int keep_begin, int keep_count,
-              const vsr_planes *out, vsr_err *err)
+int torch_submit(vsr_engine *engine, const vsr_engine_chunk *chunk, vsr_err *err)
 {
     auto &e = *static_cast<TorchEngine *>(engine->priv);
-    if (!check_run_args(e, in, n_in, keep_begin, keep_count, out, err))
+    if (e.in_flight.size() >= VSR_ENGINE_MAX_IN_FLIGHT) {
+        set_error(err, "%s: more than %d chunks submitted", e.path.c_str(),
+                  VSR_ENGINE_MAX_IN_FLIGHT);
         return VSR_ERROR;
-    if (e.reuses_cpu_memory && n_in != e.last_run_frames) {
+    }
+    if (!check_run_args(e, chunk->in, chunk->n_in, chunk->keep_begin, chunk->keep_count, chunk->out,
+                        err))
+        return VSR_ERROR;
+    if (e.reuses_cpu_memory && chunk->n_in != e.last_run_frames) {
         /* Another chunk shape: the kept blocks fit none of its requests but would stay mapped
          * beside its working set until it ends. Release them first, so that the peak is one
          * working set, which is what chunk_fit.c measures and budgets. */
         ReusingCpuAllocator::instance().release_kept();
-        e.last_run_frames = n_in;
+        e.last_run_frames = chunk->n_in;
     }
-    const int ret = run_catching(e, in, n_in, keep_begin, keep_count, out, err);
-    if (e.reuses_cpu_memory)
+    const auto t0 = std::chrono::steady_clock::now();
+    const int ret = catching(e, err, [&] { submit_chunk(e, *chunk); });
+    if (e.reuses_cpu_memory) {
         ReusingCpuAllocator::instance().end_run();
+        e.busy_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
     return ret;
+}
+
+/* Waits for the oldest chunk and writes its planes into the caller's frames. */
+int torch_collect(vsr_engine *engine, vsr_err *err)
+{
+    auto &e = *static_cast<TorchEngine *>(engine->priv);
+    if (e.in_flight.empty()) {
+        set_error(err, "%s: nothing submitted to collect", e.path.c_str());
+        return VSR_ERROR;
+    }
+    InFlight f = std::move(e.in_flight.front());
+    e.in_flight.pop_front();
+    if (f.set < 0)
+        return VSR_OK; /* done at submit */
+    return catching(e, err, [&] {
+        e.busy_seconds += cuda_wait(*e.cuda, f.set);
+        copy_out(f.planes, f.chunk.out, f.chunk.keep_count);
+    });
+}
+
+int torch_run(vsr_engine *engine, const float *const *in, int n_in, int keep_begin, int keep_count,
+              const vsr_planes *out, vsr_err *err)
+{
+    const vsr_engine_chunk chunk{in, n_in, keep_begin, keep_count, out};
+    const int ret = torch_submit(engine, &chunk, err);
+    return ret < 0 ? ret : torch_collect(engine, err);
+}
+
+double torch_busy_seconds(vsr_engine *engine)
+{
+    return static_cast<TorchEngine *>(engine->priv)->busy_seconds;
 }
 
 /* For the chunk length (chunk_fit.c): see vsr_engine_ops.device_memory. */
@@ -465,9 +530,14 @@ void torch_close(vsr_engine *engine)
 } // namespace
 } // namespace vsr_torch
 
-extern "C" const vsr_engine_ops vsr_engine_torch_ops = {
-    "torch", vsr_torch::torch_open, vsr_torch::torch_run, vsr_torch::torch_close,
-    vsr_torch::torch_device_memory};
+extern "C" const vsr_engine_ops vsr_engine_torch_ops = {"torch",
+                                                        vsr_torch::torch_open,
+                                                        vsr_torch::torch_run,
+                                                        vsr_torch::torch_close,
+                                                        vsr_torch::torch_device_memory,
+                                                        vsr_torch::torch_submit,
+                                                        vsr_torch::torch_collect,
+                                                        vsr_torch::torch_busy_seconds};
 
 extern "C" void vsr_engine_torch_build_info(char *text, size_t size)
 {
