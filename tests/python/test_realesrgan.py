@@ -6,6 +6,8 @@ The official .pth files are not reachable from the test machines; official-layou
 made here with random weights under basicsr's key names (written out below from the naming
 of the official files, not from our modules), and from the ncnn weights with --write-pth.
 x4plus has 16.7 M parameters: it only runs on crops of a few pixels here."""
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -32,13 +34,20 @@ def ncnn_files(model):
     return str(param), str(bin_)
 
 
-def run_importer(*args):
-    return subprocess.run([sys.executable, IMPORTER, *map(str, args)], capture_output=True,
-                          text=True)
+def run_importer(*args, cli=False):
+    """The importer's command line: in this process (main(), which must catch every error
+    itself), or as its own process when `cli` is set (what users run)."""
+    if cli:
+        return subprocess.run([sys.executable, IMPORTER, *map(str, args)], capture_output=True,
+                              text=True)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = rg.main(list(map(str, args)))
+    return subprocess.CompletedProcess(args, code, "", err.getvalue())
 
 
-def import_ok(*args):
-    result = run_importer(*args)
+def import_ok(*args, cli=False):
+    result = run_importer(*args, cli=cli)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -77,7 +86,7 @@ def imported(tmp_path_factory):
         if model not in cache:
             folder = tmp_path_factory.mktemp(model)
             pt, pth = folder / f"realesrgan-{model}.pt", folder / f"{model}.pth"
-            import_ok("--ncnn", *ncnn_files(model), "--output", pt, "--write-pth", pth)
+            import_ok("--ncnn", *ncnn_files(model), "--output", pt, "--write-pth", pth, cli=True)
             cache[model] = pt, pth
         return cache[model]
     return get
@@ -232,9 +241,9 @@ def test_fp16_export_keeps_ncnn_fp16_weights_exactly(tmp_path, imported):
 
 # ------------------------------------------------------------------ refusals
 
-def assert_refused(tmp_path, args, words):
+def assert_refused(tmp_path, args, words, cli=False):
     out = tmp_path / "refused.pt"
-    result = run_importer(*args, "--output", out)
+    result = run_importer(*args, "--output", out, cli=cli)
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
@@ -253,7 +262,8 @@ def edited_param(tmp_path, model, old, new):
 
 def test_refuses_a_file_that_is_not_a_checkpoint(tmp_path):
     (tmp_path / "notes.pth").write_text("not weights\n")
-    assert_refused(tmp_path, ["--pth", tmp_path / "notes.pth"], ["not a PyTorch checkpoint"])
+    assert_refused(tmp_path, ["--pth", tmp_path / "notes.pth"], ["not a PyTorch checkpoint"],
+                   cli=True)
 
 
 def test_refuses_mismatched_keys_listing_each_problem(tmp_path):
