@@ -8,7 +8,8 @@ PSNR (RGB, peak 255), max and mean absolute difference and the share of samples 
 2 codes: over all samples, and over the samples where the network's own output lies in
 [0, 1] (no clamping involved: realesrgan-ncnn-vulkan on Mesa's CPU Vulkan driver turns
 negative outputs into wrong 8-bit values instead of 0, the "speckles"); then the pixels off by
-more than SPECKLE codes in some channel and the share of those where the output is negative.
+more than SPECKLE codes in some channel and the share of those where the output is negative;
+the other pixels split into a BORDER-wide frame (edge padding differs) and the inside.
 --side writes input (nearest x4) | ours | peer | |difference| x8 as one PNG.
 """
 import argparse
@@ -19,6 +20,7 @@ import torch
 from PIL import Image
 
 SPECKLE = 32
+BORDER = 32  # output pixels (8 input pixels) where the two programs' edge padding matters
 
 
 def read_rgb(path: str) -> np.ndarray:
@@ -51,13 +53,17 @@ def compare(ours: np.ndarray, raw: np.ndarray, peer: np.ndarray) -> str:
     speckle = (diff > SPECKLE).any(axis=2)
     negative = (raw < -0.5).any(axis=2)
     near_zero = (raw < 4).any(axis=2)
+    border = np.ones(speckle.shape, dtype=bool)
+    border[BORDER:-BORDER, BORDER:-BORDER] = False
     return (f"all pixels: {stats(diff)}\n"
             f"pixels the network gives in [0, 1] ({100 * in_range.mean():.1f} %): "
             f"{stats(diff[in_range])}\n"
             f"pixels off by > {SPECKLE} codes: {100 * speckle.mean():.2f} %, "
             f"{100 * negative[speckle].mean():.1f} % of them with a negative network output, "
             f"{100 * near_zero[speckle].mean():.1f} % with one below 4/255\n"
-            f"the other pixels: {stats(diff[~speckle])}")
+            f"the other pixels: {stats(diff[~speckle])}\n"
+            f"  of them {BORDER} px from the border: {stats(diff[~speckle & border])}\n"
+            f"  of them inside: {stats(diff[~speckle & ~border])}")
 
 
 def side_by_side(rgb: np.ndarray, ours: np.ndarray, peer: np.ndarray) -> np.ndarray:
