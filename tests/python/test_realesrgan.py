@@ -311,6 +311,14 @@ def test_refuses_a_graph_wired_differently(tmp_path):
     assert_refused(tmp_path, ["--ncnn", bilinear, ncnn_files("x4fast")[1]], ["only nearest"])
 
 
+@pytest.mark.parametrize("args,message", [(["x8plus"], "unknown argument 'x8plus'"),
+                                          (["--precision", "int8"], "fp32 or fp16")])
+def test_fetch_script_refuses_bad_arguments(args, message):
+    result = subprocess.run([str(SOURCE / "scripts" / "fetch-realesrgan.sh"), *args],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+
+
 # ------------------------------------------------------------------ against the peer
 
 PEER_DATA = SOURCE / "tests" / "data" / "realesrgan"
