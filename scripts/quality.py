@@ -10,6 +10,10 @@ would be; the candidates upscale that back. Scores follow the usual super-resolu
 4 border pixels shaved, Y is BT.601 studio-range luma from RGB, PSNR over [0, 255], SSIM as
 Wang et al. 2004 (Gaussian window 11x11, sigma 1.5, K1 0.01, K2 0.03, valid area only),
 RGB SSIM the mean over the three channels. Prints a Markdown table, means over the frames.
+
+--pictures DIR writes, for the first kept frame of each clip, one PNG per --crop X,Y,W,H
+(in full-resolution pixels): the ground truth, then each method's result on the same window,
+side by side and labelled, as DIR/<clip>_<X>_<Y>.png.
 """
 import argparse
 import glob
@@ -120,12 +124,36 @@ def scores(hr: torch.Tensor, sr: torch.Tensor) -> Dict[str, float]:
             "psnr_rgb": psnr(hr, sr).mean().item(), "ssim_rgb": ssim(hr, sr).mean().item()}
 
 
+def parse_crop(text: str) -> List[int]:
+    values = [int(v) for v in text.split(",")]
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"crop '{text}': expected X,Y,W,H")
+    return values
+
+
+def write_strip(path: str, panels: List, box: List[int]) -> None:
+    """Labelled crops [(name, [3, H, W] in 0..255)] side by side as one PNG."""
+    from PIL import Image, ImageDraw  # only needed for pictures
+    x, y, w, h = box
+    label = 12
+    strip = Image.new("RGB", (len(panels) * (w + 2), h + label), "white")
+    draw = ImageDraw.Draw(strip)
+    for i, (name, frame) in enumerate(panels):
+        pixels = frame[:, y:y + h, x:x + w].round().clamp(0, 255).byte().permute(1, 2, 0)
+        strip.paste(Image.fromarray(pixels.numpy()), (i * (w + 2), label))
+        draw.text((i * (w + 2) + 2, 0), name, fill="black")
+    strip.save(path, optimize=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("clips", nargs="+")
     ap.add_argument("--frames", type=int, default=10)
     ap.add_argument("--model", action="append", dest="models",
                     help="a TorchScript x4 model; repeatable (default: models/out/*-x4.pt)")
+    ap.add_argument("--pictures", metavar="DIR", help="write crops side by side here")
+    ap.add_argument("--crop", type=parse_crop, action="append", default=[],
+                    help="X,Y,W,H window for --pictures (full-resolution pixels); repeatable")
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     paths = args.models if args.models is not None else sorted(
@@ -147,11 +175,20 @@ def main() -> int:
         lr = downscale(hr)
         candidates: List = [("bicubic", bicubic_up)]
         candidates += [(name, lambda x, m=m: model_up(m, x)) for name, m in models.items()]
+        panels = [("ground truth", hr[0])]
         for name, upscale in candidates:
-            s = scores(hr, upscale(lr))
+            sr = upscale(lr)
+            panels.append((name, sr[0]))
+            s = scores(hr, sr)
             print(f"| {os.path.basename(clip)} | {hr.shape[0]} | {hr.shape[3]}x{hr.shape[2]} "
                   f"| {name} | {s['psnr_y']:.2f} | {s['ssim_y']:.4f} | {s['psnr_rgb']:.2f} "
                   f"| {s['ssim_rgb']:.4f} |", flush=True)
+        if args.pictures:
+            os.makedirs(args.pictures, exist_ok=True)
+            stem = os.path.splitext(os.path.basename(clip))[0]
+            for box in args.crop:
+                write_strip(os.path.join(args.pictures, f"{stem}_{box[0]}_{box[1]}.png"),
+                            panels, box)
     return 0
 
 
