@@ -463,11 +463,12 @@ static int choose_chunk(const vsr_job *job, vsr_engine *engine, vsr_report *repo
     int peers;
     if (share_device(job, engine, share, &pending, &peers, err) < 0)
         return VSR_ERROR;
-    int ret = vsr_chunk_fit_measure(engine, report->overlap, job->memory_limit, pending, fit, err);
+    const int asked = job->overlap >= 0;
+    int ret =
+        vsr_chunk_fit_measure(engine, report->overlap, asked, job->memory_limit, pending, fit, err);
     fit->peers = peers;
     if (*share)
-        vsr_device_share_claim(*share,
-                               ret == VSR_OK ? vsr_chunk_fit_peak(fit, report->overlap) : 0);
+        vsr_device_share_claim(*share, ret == VSR_OK ? vsr_chunk_fit_peak(fit) : 0);
     if (ret == VSR_ERROR_OOM) {
         vsr_err_set(err, "%s: even a probe chunk of a few frames does not fit in %s memory",
                     info->name, info->device);
@@ -475,13 +476,19 @@ static int choose_chunk(const vsr_job *job, vsr_engine *engine, vsr_report *repo
     }
     if (ret < 0)
         return VSR_ERROR;
+    if (fit->overlap < report->overlap)
+        vsr_log(VSR_LOG_INFO,
+                "overlap narrowed from %d to %d: with %d the chunk that fits would be shorter "
+                "than %d overlaps (--overlap keeps it)",
+                report->overlap, fit->overlap, report->overlap, VSR_CHUNK_FIT_OVERLAPS_PER_CHUNK);
+    report->overlap = fit->overlap;
     report->chunk = fit->chunk;
     const double mib = 1024.0 * 1024.0;
     vsr_log(fit->fits ? VSR_LOG_INFO : VSR_LOG_WARN,
-            "chunk %d from memory: %.0f MiB per frame and %.0f MiB fixed on the %s, budget %.0f "
-            "MiB%s",
-            fit->chunk, fit->per_frame / mib, fit->fixed / mib, fit->device ? "device" : "host",
-            fit->budget / mib,
+            "chunk %d from memory: %.0f MiB per frame computed, %.0f MiB more per frame kept and "
+            "%.0f MiB fixed on the %s, budget %.0f MiB%s",
+            fit->chunk, fit->per_computed / mib, fit->per_kept / mib, fit->fixed / mib,
+            fit->device ? "device" : "host", fit->budget / mib,
             fit->fits ? "" : "; even one frame with its overlap exceeds it, trying anyway");
     if (peers)
         vsr_log(VSR_LOG_INFO,
@@ -562,6 +569,34 @@ static void fill_report_start(vsr_report *r, const vsr_job *job, const vsr_video
     r->codec = vsr_codec_name(job->format.codec);
     r->profile = vsr_output_profile_name(&job->format);
     r->pix_fmt = av_get_pix_fmt_name(job->format.pix_fmt);
+}
+
+/* The start line, and a warning before the long work when most computed frames are context. */
+static void log_start(const vsr_job *job, const vsr_report *r, const vsr_engine_info *engine)
+{
+    char kept[64] = "";
+    const double efficiency = vsr_chunk_efficiency(r->chunk, r->overlap);
+    if (engine->temporal)
+        snprintf(kept, sizeof(kept), ": %.0f%% of computed frames kept", 100 * efficiency);
+    vsr_log(VSR_LOG_INFO, "%s: %dx%d -> %dx%d, %s (%s, %s), %s %s %s, chunk %d overlap %d%s",
+            job->input, r->in_w, r->in_h, r->out_w, r->out_h, engine->name, engine->device,
+            engine->precision, r->codec, r->profile, r->pix_fmt, r->chunk, r->overlap, kept);
+    if (!engine->temporal || efficiency >= 0.5)
+        return;
+    char advice[256];
+    if (job->chunk)
+        snprintf(advice, sizeof(advice), "a longer --chunk");
+    else
+        snprintf(advice, sizeof(advice),
+                 "smaller input frames (crop or scale down first), or more memory (free some on "
+                 "the %s, or raise --memory-limit)",
+                 engine->device);
+    vsr_log(VSR_LOG_WARN,
+            "only %.0f%% of computed frames are kept: each chunk of %d computes %d context "
+            "frames%s; for a faster run: %s%s",
+            100 * efficiency, r->chunk, 2 * r->overlap,
+            job->overlap >= 0 ? " (--overlap as asked)" : "", advice,
+            job->overlap >= 0 || job->chunk ? ", or a smaller --overlap" : "");
 }
 
 /* Ends the run: drains or cancels the reader, finishes or drops the file. */
@@ -674,10 +709,7 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
         vsr_err_set(&s.err, "out of memory");
         goto done;
     }
-    vsr_log(VSR_LOG_INFO, "%s: %dx%d -> %dx%d, %s (%s, %s), %s %s %s, chunk %d overlap %d",
-            job->input, report->in_w, report->in_h, report->out_w, report->out_h,
-            s.engine->info.name, s.engine->info.device, s.engine->info.precision, report->codec,
-            report->profile, report->pix_fmt, report->chunk, report->overlap);
+    log_start(job, report, &s.engine->info);
 
     pthread_t thread;
     if (pthread_create(&thread, NULL, reader_thread, &rc) != 0) {

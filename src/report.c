@@ -129,14 +129,17 @@ int vsr_report_write_json(const vsr_report *r, const char *path, vsr_err *err)
     fprintf(f,
             "  \"chunk\": %d,\n  \"overlap\": %d,\n  \"chunks\": %lld,\n  \"oom_retries\": %lld,\n",
             r->chunk, r->overlap, (long long)r->chunks, (long long)r->oom_retries);
+    /* Kept over computed frames of a chunk with full context: what the overlap costs. */
+    fprintf(f, "  \"efficiency\": %.3f,\n", vsr_chunk_efficiency(r->chunk, r->overlap));
     if (r->fit.chunk)
         fprintf(f,
                 "  \"chunk_from_memory\": {\"memory\": \"%s\", \"per_frame\": %lld, "
-                "\"fixed\": %lld, \"budget\": %lld, \"fits\": %s, \"peers\": %d, "
-                "\"pending\": %lld},\n",
+                "\"per_computed\": %lld, \"per_kept\": %lld, \"fixed\": %lld, \"budget\": %lld, "
+                "\"fits\": %s, \"peers\": %d, \"pending\": %lld},\n",
                 r->fit.device ? "device" : "host", (long long)r->fit.per_frame,
-                (long long)r->fit.fixed, (long long)r->fit.budget, r->fit.fits ? "true" : "false",
-                r->fit.peers, (long long)r->fit.pending);
+                (long long)r->fit.per_computed, (long long)r->fit.per_kept, (long long)r->fit.fixed,
+                (long long)r->fit.budget, r->fit.fits ? "true" : "false", r->fit.peers,
+                (long long)r->fit.pending);
     fprintf(f, "  \"frames_in\": %lld,\n  \"frames_out\": %lld,\n", (long long)r->frames_in,
             (long long)r->frames_out);
     fprintf(f, "  \"damaged_frames\": %lld,\n  \"decode_errors\": %lld,\n",
