@@ -9,6 +9,7 @@
 #include "pipeline.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ typedef struct reader_ctx {
     AVBufferPool *rgb_pool;
     volatile sig_atomic_t *stop;
     int w, h;
-    double seconds;
+    atomic_llong busy_us; /* decoding and converting; read by the progress line meanwhile */
     int failed;
     vsr_err err;
 } reader_ctx;
@@ -79,6 +80,7 @@ typedef struct flight {
 
 typedef struct run_state {
     const vsr_job *job;
+    reader_ctx *reader;
     volatile sig_atomic_t *stop;
     vsr_report *report;
     vsr_engine *engine;
@@ -93,6 +95,7 @@ typedef struct run_state {
     int64_t range_begin, range_end;
     int eof;
     vsr_progress progress;
+    double start; /* of the work, for the busy fractions */
     vsr_err err;
 } run_state;
 
@@ -159,7 +162,7 @@ static void *reader_thread(void *arg)
             f->cut = vsr_scenecut_push(ctx->detector, f->rgb);
         else if (ctx->cut_file)
             f->cut = vsr_cut_list_contains(ctx->cut_file, ctx->first_input_frame + f->index);
-        ctx->seconds += vsr_seconds() - t0;
+        atomic_fetch_add(&ctx->busy_us, (long long)(1e6 * (vsr_seconds() - t0)));
         if (vsr_queue_push(ctx->queue, f) < 0) {
             lr_frame_free(f);
             break;
@@ -366,6 +369,18 @@ static int retry_smaller(run_state *s, int size)
     return smaller;
 }
 
+/* Frames written so far and the busiest stage until now. */
+static void show_progress(run_state *s)
+{
+    vsr_writer_stats ws = vsr_writer_stats_get(s->writer);
+    const double seconds[VSR_STAGES] = {atomic_load(&s->reader->busy_us) / 1e6,
+                                        vsr_engine_busy_seconds(s->engine), ws.encode_seconds,
+                                        ws.mux_seconds};
+    double busy[VSR_STAGES];
+    int busiest = vsr_stages_busy(seconds, ws.encoders, vsr_seconds() - s->start, busy);
+    vsr_progress_update(&s->progress, ws.frames, vsr_stage_names[busiest]);
+}
+
 /*
  * Plans chunks as frames arrive and keeps the engine fed: up to s->max_in_flight chunks
  * submitted, the oldest collected when that many are or nothing more can be planned.
@@ -394,7 +409,7 @@ static int schedule(run_state *s, int chunk, int overlap)
             if (ret < 0)
                 return VSR_ERROR;
             drop_read_frames(s, keep, overlap);
-            vsr_progress_update(&s->progress, vsr_writer_stats_get(s->writer).frames, 0);
+            show_progress(s);
             continue;
         }
         if (!more)
@@ -498,11 +513,14 @@ static int choose_chunk(const vsr_job *job, vsr_engine *engine, vsr_report *repo
     return VSR_OK;
 }
 
-static int64_t expected_frames(const vsr_job *job, const vsr_video_info *info)
+/* The frames the run should write; *exact when --frames says so and the header agrees that
+ * many are there, else the count is the header's estimate (which may be wrong) or 0. */
+static int64_t expected_frames(const vsr_job *job, const vsr_video_info *info, int *exact)
 {
     int64_t n = info->frames_estimate - job->start_frame;
     if (n < 0)
         n = 0;
+    *exact = job->max_frames && n >= job->max_frames;
     if (job->max_frames && (n == 0 || n > job->max_frames))
         n = job->max_frames;
     return n;
@@ -612,7 +630,7 @@ static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
     r->frames_in = stats.frames;
     r->damaged_frames = stats.damaged_frames;
     r->decode_errors = stats.decode_errors;
-    r->seconds_decode = rc->seconds;
+    r->seconds_decode = atomic_load(&rc->busy_us) / 1e6;
     if (ok && rc->failed) {
         s->err = rc->err;
         ok = 0;
@@ -656,12 +674,13 @@ static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
 
 int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report *report)
 {
+    reader_ctx rc = {.stop = stop};
     run_state s = {.job = job,
+                   .reader = &rc,
                    .stop = stop,
                    .report = report,
                    .range_begin = -1,
                    .range_end = VSR_SCENE_END_UNKNOWN};
-    reader_ctx rc = {.stop = stop};
     vsr_cut_list cut_file = {0};
     int exit_code = VSR_EXIT_FAILURE;
     double t0 = vsr_seconds();
@@ -716,10 +735,13 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
         vsr_err_set(&s.err, "cannot start the reader thread");
         goto done;
     }
-    vsr_progress_init(&s.progress, expected_frames(job, info), !job->quiet);
+    int exact;
+    int64_t expected = expected_frames(job, info, &exact);
+    s.start = vsr_seconds();
+    vsr_progress_init(&s.progress, expected, exact, !job->quiet);
     s.max_in_flight = vsr_engine_max_in_flight(s.engine);
     int ok = schedule(&s, report->chunk, report->overlap) == VSR_OK;
-    vsr_progress_update(&s.progress, vsr_writer_stats_get(s.writer).frames, 1);
+    vsr_progress_finish(&s.progress, vsr_writer_stats_get(s.writer).frames);
     exit_code = finish(&s, &rc, thread, ok);
 
 done:

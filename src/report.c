@@ -19,18 +19,24 @@ static double fraction(double seconds, double total)
     return f < 0 ? 0 : f > 1 ? 1 : f;
 }
 
-int vsr_report_busy(const vsr_report *r, double busy[VSR_STAGES])
+int vsr_stages_busy(const double seconds[VSR_STAGES], int encoders, double total,
+                    double busy[VSR_STAGES])
 {
-    busy[VSR_STAGE_READ] = fraction(r->seconds_decode, r->seconds_total);
-    busy[VSR_STAGE_ENGINE] = fraction(r->seconds_engine, r->seconds_total);
-    busy[VSR_STAGE_ENCODE] =
-        fraction(r->seconds_encode, r->seconds_total * (r->encoders > 0 ? r->encoders : 1));
-    busy[VSR_STAGE_MUX] = fraction(r->seconds_mux, r->seconds_total);
     int busiest = 0;
-    for (int i = 1; i < VSR_STAGES; i++)
+    for (int i = 0; i < VSR_STAGES; i++) {
+        double stage_total = total * (i == VSR_STAGE_ENCODE && encoders > 0 ? encoders : 1);
+        busy[i] = fraction(seconds[i], stage_total);
         if (busy[i] > busy[busiest])
             busiest = i;
+    }
     return busiest;
+}
+
+int vsr_report_busy(const vsr_report *r, double busy[VSR_STAGES])
+{
+    const double seconds[VSR_STAGES] = {r->seconds_decode, r->seconds_engine, r->seconds_encode,
+                                        r->seconds_mux};
+    return vsr_stages_busy(seconds, r->encoders, r->seconds_total, busy);
 }
 
 void vsr_report_print(const vsr_report *r)
