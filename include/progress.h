@@ -26,10 +26,15 @@ typedef struct vsr_progress {
     int thread_running, stopping;
     int64_t done;
     const char *busiest; /* the busiest stage so far, or NULL */
+    /* Frames written now, asked by the log thread between updates: a chunk may take minutes
+     * while the encoders catch up. Must be thread-safe. */
+    int64_t (*frames_done)(void *opaque);
+    void *opaque;
 } vsr_progress;
 
-/* `wanted`: not --quiet. Starts the log thread in a log. */
-void vsr_progress_init(vsr_progress *p, int64_t total, int exact, int wanted);
+/* `wanted`: not --quiet. Starts the log thread in a log, which calls frames_done(opaque). */
+void vsr_progress_init(vsr_progress *p, int64_t total, int exact, int wanted,
+                       int64_t (*frames_done)(void *opaque), void *opaque);
 /* `done` frames are written; `busiest` names the busiest stage so far (a static string, or
  * NULL). On a terminal prints at most a few times a second. */
 void vsr_progress_update(vsr_progress *p, int64_t done, const char *busiest);

@@ -82,6 +82,7 @@ typedef struct run_state {
     const vsr_job *job;
     reader_ctx *reader;
     volatile sig_atomic_t *stop;
+    vsr_run_signal *sig;
     vsr_report *report;
     vsr_engine *engine;
     vsr_device_share *share; /* this process's claim on a shared GPU's memory, or NULL */
@@ -271,12 +272,24 @@ static void flight_free(flight *f)
     *f = (flight){0};
 }
 
+/* Tells the signal handler which chunks a stop would wait for. */
+static void publish_in_flight(run_state *s)
+{
+    int frames = 0;
+    for (int i = 0; i < s->in_flight; i++)
+        frames += (int)(s->flights[i].chunk.keep_end - s->flights[i].chunk.keep_begin);
+    s->sig->frames = frames;
+    s->sig->first = s->in_flight ? (int)s->report->chunks + 1 : 0;
+    s->sig->last = s->in_flight ? (int)s->report->chunks + s->in_flight : 0;
+}
+
 /* Frees the oldest chunk in flight (collected) and its buffers. */
 static void pop_flight(run_state *s)
 {
     flight_free(&s->flights[0]);
     memmove(s->flights, s->flights + 1, --s->in_flight * sizeof(*s->flights));
     s->flights[s->in_flight] = (flight){0};
+    publish_in_flight(s);
 }
 
 /* Stages a chunk: output frames from the writer, then the engine's submit. */
@@ -315,6 +328,7 @@ static int submit_chunk(run_state *s, const vsr_chunk *c, int64_t scene_begin)
         return ret;
     }
     s->in_flight++;
+    publish_in_flight(s);
     return VSR_OK;
 }
 
@@ -367,6 +381,11 @@ static int retry_smaller(run_state *s, int size)
     s->report->oom_retries++;
     s->report->chunk = smaller;
     return smaller;
+}
+
+static int64_t frames_written(void *writer)
+{
+    return vsr_writer_stats_get(writer).frames;
 }
 
 /* Frames written so far and the busiest stage until now. */
@@ -672,12 +691,14 @@ static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
     return r->interrupted ? VSR_EXIT_INTERRUPTED : VSR_EXIT_OK;
 }
 
-int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report *report)
+int vsr_pipeline_run(const vsr_job *job, vsr_run_signal *sig, vsr_report *report)
 {
+    volatile sig_atomic_t *stop = &sig->stop;
     reader_ctx rc = {.stop = stop};
     run_state s = {.job = job,
                    .reader = &rc,
                    .stop = stop,
+                   .sig = sig,
                    .report = report,
                    .range_begin = -1,
                    .range_end = VSR_SCENE_END_UNKNOWN};
@@ -738,7 +759,7 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     int exact;
     int64_t expected = expected_frames(job, info, &exact);
     s.start = vsr_seconds();
-    vsr_progress_init(&s.progress, expected, exact, !job->quiet);
+    vsr_progress_init(&s.progress, expected, exact, !job->quiet, frames_written, s.writer);
     s.max_in_flight = vsr_engine_max_in_flight(s.engine);
     int ok = schedule(&s, report->chunk, report->overlap) == VSR_OK;
     vsr_progress_finish(&s.progress, vsr_writer_stats_get(s.writer).frames);

@@ -71,15 +71,18 @@ static void *log_thread(void *arg)
             ;
         if (p->stopping)
             break;
-        print_line(p, p->done, p->busiest, "vsrup: progress: ", "\n");
+        int64_t done = p->frames_done(p->opaque);
+        print_line(p, done > p->done ? done : p->done, p->busiest, "vsrup: progress: ", "\n");
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
-void vsr_progress_init(vsr_progress *p, int64_t total, int exact, int wanted)
+void vsr_progress_init(vsr_progress *p, int64_t total, int exact, int wanted,
+                       int64_t (*frames_done)(void *opaque), void *opaque)
 {
-    *p = (vsr_progress){.total = total, .exact = exact};
+    *p = (vsr_progress){
+        .total = total, .exact = exact, .frames_done = frames_done, .opaque = opaque};
     p->mode = !wanted                 ? VSR_PROGRESS_OFF
               : isatty(STDERR_FILENO) ? VSR_PROGRESS_TERMINAL
                                       : VSR_PROGRESS_LOG;
