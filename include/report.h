@@ -47,6 +47,9 @@ extern const char *const vsr_stage_names[VSR_STAGES];
 /* Fraction of the run's wall time each stage was working, in [0, 1]; encode is the average
  * over the encoder threads. Returns the busiest stage: the bottleneck. */
 int vsr_report_busy(const vsr_report *report, double busy[VSR_STAGES]);
+/* The same from each stage's busy seconds so far, `total` seconds into the run. */
+int vsr_stages_busy(const double seconds[VSR_STAGES], int encoders, double total,
+                    double busy[VSR_STAGES]);
 
 void vsr_report_print(const vsr_report *report);
 /* Returns VSR_OK, or VSR_ERROR with a message naming the file. */

@@ -22,19 +22,31 @@ static void probe_output_free(probe_output *o)
     free(o->planes);
 }
 
-static int probe_output_alloc(probe_output *o, const vsr_engine *e, int count)
+/* Bytes of one output frame's luma and one of its chroma planes, and their line sizes. */
+static void output_plane_sizes(const vsr_engine *e, size_t size[2], int linesize[2])
 {
     const vsr_pixel_layout *l = &e->options.out_layout;
     const int w = e->options.in_w * e->info.scale, h = e->options.in_h * e->info.scale;
     const int sample = l->bits > 8 ? 2 : 1;
     const int shift = l->rgb ? 0 : l->chroma_w_shift;
     const int chroma_w = (w + (1 << shift) - 1) >> shift;
+    linesize[0] = w * sample;
+    linesize[1] = chroma_w * sample;
+    size[0] = (size_t)linesize[0] * h;
+    size[1] = (size_t)linesize[1] * h;
+}
+
+static int probe_output_alloc(probe_output *o, const vsr_engine *e, int count)
+{
+    size_t size[2];
+    int linesize[2];
+    output_plane_sizes(e, size, linesize);
     o->count = count;
     o->planes = calloc(count, sizeof(*o->planes));
     if (!o->planes)
         return VSR_ERROR;
     for (int i = 0; i < count; i++) {
-        size_t luma = (size_t)w * h * sample, chroma = (size_t)chroma_w * h * sample;
+        size_t luma = size[0], chroma = size[1];
         uint8_t *data = malloc(luma + 2 * chroma);
         if (!data)
             return VSR_ERROR;
@@ -42,8 +54,8 @@ static int probe_output_alloc(probe_output *o, const vsr_engine *e, int count)
         p->data[0] = data;
         p->data[1] = data + luma;
         p->data[2] = data + luma + chroma;
-        p->linesize[0] = w * sample;
-        p->linesize[1] = p->linesize[2] = chroma_w * sample;
+        p->linesize[0] = linesize[0];
+        p->linesize[1] = p->linesize[2] = linesize[1];
     }
     return VSR_OK;
 }
@@ -68,8 +80,41 @@ static int probe(vsr_engine *e, const float *const *in, int n, const probe_outpu
     return *peak > 0 ? VSR_OK : VSR_ERROR;
 }
 
-int vsr_chunk_fit_measure(vsr_engine *engine, int overlap, int64_t limit, int64_t pending,
-                          vsr_chunk_fit *fit, vsr_err *err)
+/* The longest chunk with `overlap` in `room` bytes; below 1 if none fits. */
+static int64_t longest_chunk(int64_t room, int64_t per_computed, int64_t per_kept, int overlap)
+{
+    int64_t left = room - 2 * (int64_t)overlap * per_computed;
+    return left < 0 ? 0 : left / (per_computed + per_kept);
+}
+
+int vsr_chunk_fit_choose(int64_t room, int64_t per_computed, int64_t per_kept, int overlap,
+                         int overlap_asked, int *chunk, int *overlap_out)
+{
+    if (per_computed < 1)
+        per_computed = 1;
+    if (per_kept < 0)
+        per_kept = 0;
+    if (!overlap_asked) {
+        /* A chunk much shorter than its context computes most frames twice or more: a
+         * narrower context costs a little quality at chunk borders and saves far more time. */
+        const int floor = overlap < VSR_CHUNK_FIT_MIN_OVERLAP ? overlap : VSR_CHUNK_FIT_MIN_OVERLAP;
+        while (overlap > floor && longest_chunk(room, per_computed, per_kept, overlap) <
+                                      (int64_t)VSR_CHUNK_FIT_OVERLAPS_PER_CHUNK * overlap)
+            overlap--;
+    }
+    const int64_t c = longest_chunk(room, per_computed, per_kept, overlap);
+    *overlap_out = overlap;
+    *chunk = c < 1 ? 1 : c > VSR_PLAN_DEFAULT_CHUNK ? VSR_PLAN_DEFAULT_CHUNK : (int)c;
+    return c >= 1;
+}
+
+double vsr_chunk_efficiency(int chunk, int overlap)
+{
+    return chunk > 0 ? (double)chunk / (chunk + 2.0 * (overlap > 0 ? overlap : 0)) : 0;
+}
+
+int vsr_chunk_fit_measure(vsr_engine *engine, int overlap, int overlap_asked, int64_t limit,
+                          int64_t pending, vsr_chunk_fit *fit, vsr_err *err)
 {
     const int n1 = engine->info.min_frames > 2 ? engine->info.min_frames : 2, n2 = n1 + 2;
     const size_t frame_floats = 3 * (size_t)engine->options.in_w * engine->options.in_h;
@@ -109,17 +154,22 @@ int vsr_chunk_fit_measure(vsr_engine *engine, int overlap, int64_t limit, int64_
     fit->fixed = peak1 - n1 * fit->per_frame;
     if (fit->fixed < 0)
         fit->fixed = 0;
-    /* The pipeline also holds each frame of a chunk as float R'G'B' in host memory. */
-    int64_t per_frame =
-        fit->per_frame + (fit->device ? 0 : (int64_t)(sizeof(float) * frame_floats));
+    fit->per_computed = fit->per_frame;
+    if (!fit->device) {
+        /* The pipeline also holds each frame of a chunk as float R'G'B', and the output
+         * frames of the chunks in flight plus one chunk queued for the encoders
+         * (docs/DESIGN.md, "Overlapping the stages"). The probe's own output frames are
+         * in the measured line already: counting them again errs on the safe side. */
+        size_t size[2];
+        int linesize[2];
+        output_plane_sizes(engine, size, linesize);
+        fit->per_computed += (int64_t)(sizeof(float) * frame_floats);
+        fit->per_kept = (int64_t)(size[0] + 2 * size[1]) * (VSR_ENGINE_MAX_IN_FLIGHT + 1);
+    }
     fit->pending = pending;
     fit->budget = limit > 0 ? limit : (int64_t)(FREE_SHARE * (double)(free_bytes - pending));
-    int64_t frames = (fit->budget - fit->fixed) / per_frame;
-    int64_t chunk = frames - 2 * (int64_t)overlap;
-    fit->fits = chunk >= 1;
-    fit->chunk = chunk < 1                        ? 1
-                 : chunk > VSR_PLAN_DEFAULT_CHUNK ? VSR_PLAN_DEFAULT_CHUNK
-                                                  : (int)chunk;
+    fit->fits = vsr_chunk_fit_choose(fit->budget - fit->fixed, fit->per_computed, fit->per_kept,
+                                     overlap, overlap_asked, &fit->chunk, &fit->overlap);
     ret = VSR_OK;
 done:
     probe_output_free(&out);
@@ -128,7 +178,8 @@ done:
     return ret;
 }
 
-int64_t vsr_chunk_fit_peak(const vsr_chunk_fit *fit, int overlap)
+int64_t vsr_chunk_fit_peak(const vsr_chunk_fit *fit)
 {
-    return fit->fixed + fit->per_frame * (fit->chunk + 2 * (int64_t)overlap);
+    return fit->fixed + fit->per_computed * (fit->chunk + 2 * (int64_t)fit->overlap) +
+           fit->per_kept * fit->chunk;
 }

@@ -13,14 +13,54 @@
 #include "pipeline.h"
 #include "report.h"
 
-static volatile sig_atomic_t stop_requested;
+static vsr_run_signal run_signal;
+static volatile sig_atomic_t quiet;
+
+/* Appends the decimal `n` at p; async-signal-safe. */
+static char *put_int(char *p, int n)
+{
+    char digits[12];
+    int len = 0;
+    do
+        digits[len++] = (char)('0' + n % 10);
+    while ((n /= 10) > 0 && len < (int)sizeof(digits));
+    while (len)
+        *p++ = digits[--len];
+    return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+    while (*s)
+        *p++ = *s++;
+    return p;
+}
+
+/* What the run still finishes after a first Ctrl-C: a chunk may take minutes. */
+static void say_stopping(void)
+{
+    char line[192], *p = put_str(line, "vsrup: stopping");
+    const int first = run_signal.first, last = run_signal.last, frames = run_signal.frames;
+    if (first > 0) {
+        p = put_str(p, first == last ? ": finishing chunk " : ": finishing chunks ");
+        p = put_int(p, first);
+        if (last > first)
+            p = put_int(put_str(p, "-"), last);
+        p = put_str(put_int(put_str(p, " ("), frames), " frames)");
+    }
+    p = put_str(p, ", Ctrl-C again to stop now\n");
+    ssize_t ignored = write(STDERR_FILENO, line, p - line);
+    (void)ignored;
+}
 
 static void on_signal(int signo)
 {
     /* A second signal means "now": leave at once, the partial file may lack its trailer. */
-    if (stop_requested)
+    if (run_signal.stop)
         _exit(VSR_EXIT_INTERRUPTED);
-    stop_requested = signo;
+    run_signal.stop = signo;
+    if (!quiet)
+        say_stopping();
 }
 
 /* A closed terminal (SIGHUP) stops the run like Ctrl-C. */
@@ -77,14 +117,15 @@ int main(int argc, char **argv)
     av_log_set_level(job.verbose ? AV_LOG_WARNING : AV_LOG_ERROR);
     if (job.join_count)
         return join(&job);
+    quiet = job.quiet;
     install_signal_handlers();
 
     static vsr_report report;
-    int exit_code = vsr_pipeline_run(&job, &stop_requested, &report);
+    int exit_code = vsr_pipeline_run(&job, &run_signal, &report);
     if (exit_code == VSR_EXIT_FAILURE)
         vsr_log(VSR_LOG_ERROR, "%s", report.error);
     else if (exit_code == VSR_EXIT_INTERRUPTED)
-        vsr_log(VSR_LOG_ERROR, "interrupted by signal %d", (int)stop_requested);
+        vsr_log(VSR_LOG_ERROR, "interrupted by signal %d", (int)run_signal.stop);
     vsr_report_print(&report);
     if (job.json_path && vsr_report_write_json(&report, job.json_path, &err) < 0) {
         vsr_log(VSR_LOG_ERROR, "%s", err.msg);

@@ -9,6 +9,7 @@
 #include "pipeline.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ typedef struct reader_ctx {
     AVBufferPool *rgb_pool;
     volatile sig_atomic_t *stop;
     int w, h;
-    double seconds;
+    atomic_llong busy_us; /* decoding and converting; read by the progress line meanwhile */
     int failed;
     vsr_err err;
 } reader_ctx;
@@ -79,7 +80,9 @@ typedef struct flight {
 
 typedef struct run_state {
     const vsr_job *job;
+    reader_ctx *reader;
     volatile sig_atomic_t *stop;
+    vsr_run_signal *sig;
     vsr_report *report;
     vsr_engine *engine;
     vsr_device_share *share; /* this process's claim on a shared GPU's memory, or NULL */
@@ -93,6 +96,7 @@ typedef struct run_state {
     int64_t range_begin, range_end;
     int eof;
     vsr_progress progress;
+    double start; /* of the work, for the busy fractions */
     vsr_err err;
 } run_state;
 
@@ -159,7 +163,7 @@ static void *reader_thread(void *arg)
             f->cut = vsr_scenecut_push(ctx->detector, f->rgb);
         else if (ctx->cut_file)
             f->cut = vsr_cut_list_contains(ctx->cut_file, ctx->first_input_frame + f->index);
-        ctx->seconds += vsr_seconds() - t0;
+        atomic_fetch_add(&ctx->busy_us, (long long)(1e6 * (vsr_seconds() - t0)));
         if (vsr_queue_push(ctx->queue, f) < 0) {
             lr_frame_free(f);
             break;
@@ -268,12 +272,24 @@ static void flight_free(flight *f)
     *f = (flight){0};
 }
 
+/* Tells the signal handler which chunks a stop would wait for. */
+static void publish_in_flight(run_state *s)
+{
+    int frames = 0;
+    for (int i = 0; i < s->in_flight; i++)
+        frames += (int)(s->flights[i].chunk.keep_end - s->flights[i].chunk.keep_begin);
+    s->sig->frames = frames;
+    s->sig->first = s->in_flight ? (int)s->report->chunks + 1 : 0;
+    s->sig->last = s->in_flight ? (int)s->report->chunks + s->in_flight : 0;
+}
+
 /* Frees the oldest chunk in flight (collected) and its buffers. */
 static void pop_flight(run_state *s)
 {
     flight_free(&s->flights[0]);
     memmove(s->flights, s->flights + 1, --s->in_flight * sizeof(*s->flights));
     s->flights[s->in_flight] = (flight){0};
+    publish_in_flight(s);
 }
 
 /* Stages a chunk: output frames from the writer, then the engine's submit. */
@@ -312,6 +328,7 @@ static int submit_chunk(run_state *s, const vsr_chunk *c, int64_t scene_begin)
         return ret;
     }
     s->in_flight++;
+    publish_in_flight(s);
     return VSR_OK;
 }
 
@@ -366,6 +383,23 @@ static int retry_smaller(run_state *s, int size)
     return smaller;
 }
 
+static int64_t frames_written(void *writer)
+{
+    return vsr_writer_stats_get(writer).frames;
+}
+
+/* Frames written so far and the busiest stage until now. */
+static void show_progress(run_state *s)
+{
+    vsr_writer_stats ws = vsr_writer_stats_get(s->writer);
+    const double seconds[VSR_STAGES] = {atomic_load(&s->reader->busy_us) / 1e6,
+                                        vsr_engine_busy_seconds(s->engine), ws.encode_seconds,
+                                        ws.mux_seconds};
+    double busy[VSR_STAGES];
+    int busiest = vsr_stages_busy(seconds, ws.encoders, vsr_seconds() - s->start, busy);
+    vsr_progress_update(&s->progress, ws.frames, vsr_stage_names[busiest]);
+}
+
 /*
  * Plans chunks as frames arrive and keeps the engine fed: up to s->max_in_flight chunks
  * submitted, the oldest collected when that many are or nothing more can be planned.
@@ -394,7 +428,7 @@ static int schedule(run_state *s, int chunk, int overlap)
             if (ret < 0)
                 return VSR_ERROR;
             drop_read_frames(s, keep, overlap);
-            vsr_progress_update(&s->progress, vsr_writer_stats_get(s->writer).frames, 0);
+            show_progress(s);
             continue;
         }
         if (!more)
@@ -463,11 +497,12 @@ static int choose_chunk(const vsr_job *job, vsr_engine *engine, vsr_report *repo
     int peers;
     if (share_device(job, engine, share, &pending, &peers, err) < 0)
         return VSR_ERROR;
-    int ret = vsr_chunk_fit_measure(engine, report->overlap, job->memory_limit, pending, fit, err);
+    const int asked = job->overlap >= 0;
+    int ret =
+        vsr_chunk_fit_measure(engine, report->overlap, asked, job->memory_limit, pending, fit, err);
     fit->peers = peers;
     if (*share)
-        vsr_device_share_claim(*share,
-                               ret == VSR_OK ? vsr_chunk_fit_peak(fit, report->overlap) : 0);
+        vsr_device_share_claim(*share, ret == VSR_OK ? vsr_chunk_fit_peak(fit) : 0);
     if (ret == VSR_ERROR_OOM) {
         vsr_err_set(err, "%s: even a probe chunk of a few frames does not fit in %s memory",
                     info->name, info->device);
@@ -475,13 +510,19 @@ static int choose_chunk(const vsr_job *job, vsr_engine *engine, vsr_report *repo
     }
     if (ret < 0)
         return VSR_ERROR;
+    if (fit->overlap < report->overlap)
+        vsr_log(VSR_LOG_INFO,
+                "overlap narrowed from %d to %d: with %d the chunk that fits would be shorter "
+                "than %d overlaps (--overlap keeps it)",
+                report->overlap, fit->overlap, report->overlap, VSR_CHUNK_FIT_OVERLAPS_PER_CHUNK);
+    report->overlap = fit->overlap;
     report->chunk = fit->chunk;
     const double mib = 1024.0 * 1024.0;
     vsr_log(fit->fits ? VSR_LOG_INFO : VSR_LOG_WARN,
-            "chunk %d from memory: %.0f MiB per frame and %.0f MiB fixed on the %s, budget %.0f "
-            "MiB%s",
-            fit->chunk, fit->per_frame / mib, fit->fixed / mib, fit->device ? "device" : "host",
-            fit->budget / mib,
+            "chunk %d from memory: %.0f MiB per frame computed, %.0f MiB more per frame kept and "
+            "%.0f MiB fixed on the %s, budget %.0f MiB%s",
+            fit->chunk, fit->per_computed / mib, fit->per_kept / mib, fit->fixed / mib,
+            fit->device ? "device" : "host", fit->budget / mib,
             fit->fits ? "" : "; even one frame with its overlap exceeds it, trying anyway");
     if (peers)
         vsr_log(VSR_LOG_INFO,
@@ -491,11 +532,14 @@ static int choose_chunk(const vsr_job *job, vsr_engine *engine, vsr_report *repo
     return VSR_OK;
 }
 
-static int64_t expected_frames(const vsr_job *job, const vsr_video_info *info)
+/* The frames the run should write; *exact when --frames says so and the header agrees that
+ * many are there, else the count is the header's estimate (which may be wrong) or 0. */
+static int64_t expected_frames(const vsr_job *job, const vsr_video_info *info, int *exact)
 {
     int64_t n = info->frames_estimate - job->start_frame;
     if (n < 0)
         n = 0;
+    *exact = job->max_frames && n >= job->max_frames;
     if (job->max_frames && (n == 0 || n > job->max_frames))
         n = job->max_frames;
     return n;
@@ -564,6 +608,34 @@ static void fill_report_start(vsr_report *r, const vsr_job *job, const vsr_video
     r->pix_fmt = av_get_pix_fmt_name(job->format.pix_fmt);
 }
 
+/* The start line, and a warning before the long work when most computed frames are context. */
+static void log_start(const vsr_job *job, const vsr_report *r, const vsr_engine_info *engine)
+{
+    char kept[64] = "";
+    const double efficiency = vsr_chunk_efficiency(r->chunk, r->overlap);
+    if (engine->temporal)
+        snprintf(kept, sizeof(kept), ": %.0f%% of computed frames kept", 100 * efficiency);
+    vsr_log(VSR_LOG_INFO, "%s: %dx%d -> %dx%d, %s (%s, %s), %s %s %s, chunk %d overlap %d%s",
+            job->input, r->in_w, r->in_h, r->out_w, r->out_h, engine->name, engine->device,
+            engine->precision, r->codec, r->profile, r->pix_fmt, r->chunk, r->overlap, kept);
+    if (!engine->temporal || efficiency >= 0.5)
+        return;
+    char advice[256];
+    if (job->chunk)
+        snprintf(advice, sizeof(advice), "a longer --chunk");
+    else
+        snprintf(advice, sizeof(advice),
+                 "smaller input frames (crop or scale down first), or more memory (free some on "
+                 "the %s, or raise --memory-limit)",
+                 engine->device);
+    vsr_log(VSR_LOG_WARN,
+            "only %.0f%% of computed frames are kept: each chunk of %d computes %d context "
+            "frames%s; for a faster run: %s%s",
+            100 * efficiency, r->chunk, 2 * r->overlap,
+            job->overlap >= 0 ? " (--overlap as asked)" : "", advice,
+            job->overlap >= 0 || job->chunk ? ", or a smaller --overlap" : "");
+}
+
 /* Ends the run: drains or cancels the reader, finishes or drops the file. */
 static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
 {
@@ -577,7 +649,7 @@ static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
     r->frames_in = stats.frames;
     r->damaged_frames = stats.damaged_frames;
     r->decode_errors = stats.decode_errors;
-    r->seconds_decode = rc->seconds;
+    r->seconds_decode = atomic_load(&rc->busy_us) / 1e6;
     if (ok && rc->failed) {
         s->err = rc->err;
         ok = 0;
@@ -619,14 +691,17 @@ static int finish(run_state *s, reader_ctx *rc, pthread_t thread, int ok)
     return r->interrupted ? VSR_EXIT_INTERRUPTED : VSR_EXIT_OK;
 }
 
-int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report *report)
+int vsr_pipeline_run(const vsr_job *job, vsr_run_signal *sig, vsr_report *report)
 {
+    volatile sig_atomic_t *stop = &sig->stop;
+    reader_ctx rc = {.stop = stop};
     run_state s = {.job = job,
+                   .reader = &rc,
                    .stop = stop,
+                   .sig = sig,
                    .report = report,
                    .range_begin = -1,
                    .range_end = VSR_SCENE_END_UNKNOWN};
-    reader_ctx rc = {.stop = stop};
     vsr_cut_list cut_file = {0};
     int exit_code = VSR_EXIT_FAILURE;
     double t0 = vsr_seconds();
@@ -674,20 +749,20 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
         vsr_err_set(&s.err, "out of memory");
         goto done;
     }
-    vsr_log(VSR_LOG_INFO, "%s: %dx%d -> %dx%d, %s (%s, %s), %s %s %s, chunk %d overlap %d",
-            job->input, report->in_w, report->in_h, report->out_w, report->out_h,
-            s.engine->info.name, s.engine->info.device, s.engine->info.precision, report->codec,
-            report->profile, report->pix_fmt, report->chunk, report->overlap);
+    log_start(job, report, &s.engine->info);
 
     pthread_t thread;
     if (pthread_create(&thread, NULL, reader_thread, &rc) != 0) {
         vsr_err_set(&s.err, "cannot start the reader thread");
         goto done;
     }
-    vsr_progress_init(&s.progress, expected_frames(job, info), !job->quiet);
+    int exact;
+    int64_t expected = expected_frames(job, info, &exact);
+    s.start = vsr_seconds();
+    vsr_progress_init(&s.progress, expected, exact, !job->quiet, frames_written, s.writer);
     s.max_in_flight = vsr_engine_max_in_flight(s.engine);
     int ok = schedule(&s, report->chunk, report->overlap) == VSR_OK;
-    vsr_progress_update(&s.progress, vsr_writer_stats_get(s.writer).frames, 1);
+    vsr_progress_finish(&s.progress, vsr_writer_stats_get(s.writer).frames);
     exit_code = finish(&s, &rc, thread, ok);
 
 done:

@@ -19,18 +19,24 @@ static double fraction(double seconds, double total)
     return f < 0 ? 0 : f > 1 ? 1 : f;
 }
 
-int vsr_report_busy(const vsr_report *r, double busy[VSR_STAGES])
+int vsr_stages_busy(const double seconds[VSR_STAGES], int encoders, double total,
+                    double busy[VSR_STAGES])
 {
-    busy[VSR_STAGE_READ] = fraction(r->seconds_decode, r->seconds_total);
-    busy[VSR_STAGE_ENGINE] = fraction(r->seconds_engine, r->seconds_total);
-    busy[VSR_STAGE_ENCODE] =
-        fraction(r->seconds_encode, r->seconds_total * (r->encoders > 0 ? r->encoders : 1));
-    busy[VSR_STAGE_MUX] = fraction(r->seconds_mux, r->seconds_total);
     int busiest = 0;
-    for (int i = 1; i < VSR_STAGES; i++)
+    for (int i = 0; i < VSR_STAGES; i++) {
+        double stage_total = total * (i == VSR_STAGE_ENCODE && encoders > 0 ? encoders : 1);
+        busy[i] = fraction(seconds[i], stage_total);
         if (busy[i] > busy[busiest])
             busiest = i;
+    }
     return busiest;
+}
+
+int vsr_report_busy(const vsr_report *r, double busy[VSR_STAGES])
+{
+    const double seconds[VSR_STAGES] = {r->seconds_decode, r->seconds_engine, r->seconds_encode,
+                                        r->seconds_mux};
+    return vsr_stages_busy(seconds, r->encoders, r->seconds_total, busy);
 }
 
 void vsr_report_print(const vsr_report *r)
@@ -129,14 +135,17 @@ int vsr_report_write_json(const vsr_report *r, const char *path, vsr_err *err)
     fprintf(f,
             "  \"chunk\": %d,\n  \"overlap\": %d,\n  \"chunks\": %lld,\n  \"oom_retries\": %lld,\n",
             r->chunk, r->overlap, (long long)r->chunks, (long long)r->oom_retries);
+    /* Kept over computed frames of a chunk with full context: what the overlap costs. */
+    fprintf(f, "  \"efficiency\": %.3f,\n", vsr_chunk_efficiency(r->chunk, r->overlap));
     if (r->fit.chunk)
         fprintf(f,
                 "  \"chunk_from_memory\": {\"memory\": \"%s\", \"per_frame\": %lld, "
-                "\"fixed\": %lld, \"budget\": %lld, \"fits\": %s, \"peers\": %d, "
-                "\"pending\": %lld},\n",
+                "\"per_computed\": %lld, \"per_kept\": %lld, \"fixed\": %lld, \"budget\": %lld, "
+                "\"fits\": %s, \"peers\": %d, \"pending\": %lld},\n",
                 r->fit.device ? "device" : "host", (long long)r->fit.per_frame,
-                (long long)r->fit.fixed, (long long)r->fit.budget, r->fit.fits ? "true" : "false",
-                r->fit.peers, (long long)r->fit.pending);
+                (long long)r->fit.per_computed, (long long)r->fit.per_kept, (long long)r->fit.fixed,
+                (long long)r->fit.budget, r->fit.fits ? "true" : "false", r->fit.peers,
+                (long long)r->fit.pending);
     fprintf(f, "  \"frames_in\": %lld,\n  \"frames_out\": %lld,\n", (long long)r->frames_in,
             (long long)r->frames_out);
     fprintf(f, "  \"damaged_frames\": %lld,\n  \"decode_errors\": %lld,\n",

@@ -329,8 +329,11 @@ def test_chunk_chosen_from_memory(tmp_path, toy_model):
     assert output_bytes <= fit["per_frame"] <= 20 * output_bytes, fit
     assert 1 <= free["chunk"] <= 100
 
-    per_frame = fit["per_frame"] + 12 * w * h  # plus the float input frame the pipeline holds
-    limit = fit["fixed"] + (6 + 2 * overlap) * per_frame + per_frame // 2
+    # plus the float input frame the pipeline holds, and the output frames in flight per kept one
+    assert fit["per_computed"] == fit["per_frame"] + 12 * w * h
+    assert fit["per_kept"] >= 3 * 2 * (4 * w) * (4 * h)  # three chunks of 4:2:2 10-bit frames
+    per_frame = fit["per_computed"]
+    limit = fit["fixed"] + (6 + 2 * overlap) * per_frame + 6 * fit["per_kept"] + per_frame // 2
     capped, peak = run("--memory-limit", str(limit))
     assert capped["chunk_from_memory"]["budget"] == limit
     assert 3 <= capped["chunk"] <= 10, capped["chunk_from_memory"]  # two-point measurement noise

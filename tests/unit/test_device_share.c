@@ -111,7 +111,7 @@ int main(void)
     int peers;
     join_and_count(dir, &pending, &peers);
     CHECK(pending == 0 && peers == 0, "no peers yet (%lld, %d)", (long long)pending, peers);
-    CHECK(vsr_chunk_fit_measure(&engine, 2, 0, pending, &alone, &err) == VSR_OK, "%s", err.msg);
+    CHECK(vsr_chunk_fit_measure(&engine, 2, 1, 0, pending, &alone, &err) == VSR_OK, "%s", err.msg);
     CHECK(alone.per_frame == PER_FRAME && alone.fixed == FIXED, "measured line");
     CHECK(alone.budget == (int64_t)(0.8 * FREE_BYTES), "budget alone %lld",
           (long long)alone.budget);
@@ -123,12 +123,12 @@ int main(void)
     join_and_count(dir, &pending, &peers);
     CHECK(peers == 1 && pending == 6000 * MIB, "pending claim seen (%lld, %d)", (long long)pending,
           peers);
-    CHECK(vsr_chunk_fit_measure(&engine, 2, 0, pending, &shared, &err) == VSR_OK, "%s", err.msg);
+    CHECK(vsr_chunk_fit_measure(&engine, 2, 1, 0, pending, &shared, &err) == VSR_OK, "%s", err.msg);
     CHECK(shared.budget == (int64_t)(0.8 * (FREE_BYTES - 6000 * MIB)), "budget shared %lld",
           (long long)shared.budget);
     CHECK(shared.chunk < alone.chunk && shared.chunk == (3200 - 500) / 100 - 4,
           "chunk %d shared, %d alone", shared.chunk, alone.chunk);
-    CHECK(vsr_chunk_fit_peak(&shared, 2) <= shared.budget, "the claim fits the budget");
+    CHECK(vsr_chunk_fit_peak(&shared) <= shared.budget, "the claim fits the budget");
 
     /* Once held, the claim is already missing from the free figure: nothing more to subtract. */
     char c = 'h';
@@ -143,7 +143,7 @@ int main(void)
     CHECK(peers == 0 && pending == 0, "dead peer forgotten (%lld, %d)", (long long)pending, peers);
 
     /* --memory-limit is the user's word: taken as it is. */
-    CHECK(vsr_chunk_fit_measure(&engine, 2, 2000 * MIB, 6000 * MIB, &shared, &err) == VSR_OK &&
+    CHECK(vsr_chunk_fit_measure(&engine, 2, 1, 2000 * MIB, 6000 * MIB, &shared, &err) == VSR_OK &&
               shared.budget == 2000 * MIB,
           "limit");
     char cmd[128];
