@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "colour.h"
 #include "device_share.h"
+#include "input_check.h"
 #include "log.h"
 #include "output_file.h"
 #include "plan.h"
@@ -51,6 +52,9 @@ typedef struct reader_ctx {
     vsr_frame_reader *convert;
     vsr_scenecut *detector;
     const vsr_cut_list *cut_file;
+    const char *path;
+    const AVStream *video;
+    int warned_interlaced;
     int64_t first_input_frame; /* the input's number of the first frame read */
     vsr_queue *queue;
     AVBufferPool *rgb_pool;
@@ -138,6 +142,16 @@ static void *reader_thread(void *arg)
             ctx->failed = 1;
             break;
         }
+        const int interlaced = vsr_input_check_frame(ctx->path, ctx->video, frame, &ctx->err);
+        if (interlaced < 0) {
+            ctx->failed = 1;
+            break;
+        }
+        if (interlaced && !ctx->warned_interlaced++)
+            vsr_log(VSR_LOG_WARN,
+                    "%s: interlaced input, scaled and tagged as progressive frames (deinterlace "
+                    "it first, e.g. ffmpeg -vf bwdif)",
+                    ctx->path);
         lr_frame *f = calloc(1, sizeof(*f));
         if (f && (f->buf = av_buffer_pool_get(ctx->rgb_pool)))
             f->rgb = (float *)f->buf->data;
@@ -648,6 +662,10 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
     if (vsr_reader_open(&rc.reader, &ropt, &s.err) < 0)
         goto done;
     const vsr_video_info *info = vsr_reader_info(rc.reader);
+    rc.path = job->input;
+    rc.video = vsr_reader_format(rc.reader)->streams[info->stream_index];
+    if (vsr_input_check(rc.path, rc.video, info->pix_fmt, &job->format, &s.err) < 0)
+        goto done;
     if (open_engine(job, info, &s.engine, &s.err) < 0)
         goto done;
     fill_report_start(report, job, info, s.engine);

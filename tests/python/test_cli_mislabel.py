@@ -1,0 +1,77 @@
+"""Never mislabel work (issue 11): input vsrup cannot carry faithfully is refused (HDR, wide
+gamut) or warned about in one line naming the file (more bits than the output keeps,
+interlacing), never relabelled silently. Inputs are made with ffmpeg's lavfi; what came out is
+checked with ffprobe.
+"""
+import pytest
+
+from vsrtest import ffmpeg, video_stream, vsrup
+
+TESTSRC = ("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25")
+
+
+def make(path, *args, frames=3):
+    ffmpeg(*TESTSRC, "-frames:v", frames, *args, path)
+    return path
+
+
+def warnings(proc):
+    return [l for l in proc.stderr.splitlines() if l.startswith("vsrup: warning: ")]
+
+
+@pytest.mark.parametrize("trc, primaries, space, what", [
+    ("smpte2084", "bt2020", "bt2020nc", "HDR (PQ, BT.2020)"),
+    ("arib-std-b67", "bt2020", "bt2020nc", "HDR (HLG, BT.2020)"),
+    ("bt709", "bt2020", "bt2020nc", "wide-gamut colour (BT.2020)"),
+])
+def test_hdr_and_bt2020_refused(tmp_path, trc, primaries, space, what):
+    src = make(tmp_path / "hdr.mkv", "-c:v", "ffv1", "-pix_fmt", "yuv420p10le",
+               "-color_primaries", primaries, "-color_trc", trc, "-colorspace", space)
+    out = tmp_path / "out.mov"
+    proc = vsrup("-i", src, "-o", out, "-m", "lanczos", "-s", 2, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"vsrup: {src}: {what} is not supported yet: vsrup would mislabel it")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hdr.mkv"]
+
+
+def test_sdr_bt709_is_not_refused(tmp_path):
+    src = make(tmp_path / "sdr.mkv", "-c:v", "ffv1", "-pix_fmt", "yuv420p10le",
+               "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709")
+    proc = vsrup("-i", src, "-o", tmp_path / "out.mov", "-m", "lanczos", "-s", 2)
+    assert warnings(proc) == []
+
+
+def test_12bit_into_10bit_warns(tmp_path):
+    src = make(tmp_path / "deep.mkv", "-c:v", "ffv1", "-pix_fmt", "yuv444p12le")
+    out = tmp_path / "out.mov"
+    proc = vsrup("-i", src, "-o", out, "-m", "lanczos", "-s", 2)
+    assert warnings(proc) == [
+        f"vsrup: warning: {src}: 12-bit input written as 10-bit prores hq (yuv422p10le); "
+        "FFV1 keeps them: -c ffv1 --pix-fmt yuv444p12le (or gbrp16le)"]
+    assert video_stream(out)["pix_fmt"] == "yuv422p10le"
+
+
+def test_12bit_kept_by_ffv1(tmp_path):
+    src = make(tmp_path / "deep.mkv", "-c:v", "ffv1", "-pix_fmt", "yuv444p12le")
+    out = tmp_path / "out.mkv"
+    proc = vsrup("-i", src, "-o", out, "-m", "lanczos", "-s", 2, "--pix-fmt", "yuv444p12le")
+    assert warnings(proc) == []
+    assert video_stream(out)["pix_fmt"] == "yuv444p12le"
+
+
+def test_interlaced_warns_once(tmp_path):
+    src = make(tmp_path / "tff.mpg", "-vf", "setfield=tff", "-c:v", "mpeg2video",
+               "-flags", "+ildct+ilme", frames=4)
+    out = tmp_path / "out.mov"
+    proc = vsrup("-i", src, "-o", out, "-m", "lanczos", "-s", 2)
+    assert warnings(proc) == [
+        f"vsrup: warning: {src}: interlaced input, scaled and tagged as progressive frames "
+        "(deinterlace it first, e.g. ffmpeg -vf bwdif)"]
+    assert video_stream(out)["field_order"] == "progressive"
+
+
+def test_progressive_does_not_warn(tmp_path):
+    src = make(tmp_path / "prog.mpg", "-c:v", "mpeg2video", frames=4)
+    proc = vsrup("-i", src, "-o", tmp_path / "out.mov", "-m", "lanczos", "-s", 2)
+    assert warnings(proc) == []
