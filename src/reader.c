@@ -56,7 +56,9 @@ struct vsr_reader {
     int64_t prev_pts, prev_duration; /* last decoded frame, stream time base, unshifted */
     int64_t default_duration;        /* one frame at the nominal rate, in ticks (>= 1) */
     int64_t pts_repaired;
-    int in_damage; /* inside a damaged stretch: warn once per stretch */
+    int64_t pts_jump;  /* added to decoded timestamps since they last went backwards */
+    int64_t pts_jumps; /* times they did */
+    int in_damage;     /* inside a damaged stretch: warn once per stretch */
     int drain_errors;
     int demux_eof, draining, decoder_eof;
 
@@ -216,6 +218,26 @@ static void note_damage(vsr_reader *r, const char *what, int64_t frame_index)
             frame_index);
 }
 
+/*
+ * Timestamps that go backwards (recordings joined byte-wise, as concatenated MPEG-TS often
+ * are) would otherwise crowd every later frame into one tick after the previous: from there on
+ * frames follow the previous one at its duration, keeping the input's own spacing. A time
+ * repeated exactly is a remux's rounding instead and only moves on one tick.
+ */
+static int64_t follow_on(vsr_reader *r, int64_t ts)
+{
+    const int64_t next = r->prev_pts + r->prev_duration;
+    if (!r->pts_jumps++)
+        vsr_log(VSR_LOG_WARN,
+                "%s: timestamps go back at frame %" PRId64 " (joined recordings?); later frames "
+                "are retimed to follow on at the input's rate",
+                r->path, r->decoded);
+    vsr_log(VSR_LOG_DEBUG, "%s: frame %" PRId64 ": pts %" PRId64 " after %" PRId64, r->path,
+            r->decoded, ts, r->prev_pts);
+    r->pts_jump += next - ts;
+    return next;
+}
+
 /* The frame's timestamp in the stream time base, strictly after the previous one. */
 static int64_t frame_timestamp(vsr_reader *r, const AVFrame *frame, int64_t *duration)
 {
@@ -223,13 +245,16 @@ static int64_t frame_timestamp(vsr_reader *r, const AVFrame *frame, int64_t *dur
     if (dur <= 0)
         dur = r->default_duration;
     int64_t ts = frame->best_effort_timestamp;
+    if (ts != AV_NOPTS_VALUE)
+        ts += r->pts_jump;
     if (r->prev_pts != AV_NOPTS_VALUE) {
         if (ts == AV_NOPTS_VALUE) {
             ts = r->prev_pts + r->prev_duration;
             r->pts_repaired++;
-        } else if (ts <= r->prev_pts) {
-            vsr_log(VSR_LOG_DEBUG, "%s: frame %" PRId64 ": pts %" PRId64 " after %" PRId64, r->path,
-                    r->decoded, ts, r->prev_pts);
+        } else if (ts < r->prev_pts) {
+            ts = follow_on(r, ts);
+            r->pts_repaired++;
+        } else if (ts == r->prev_pts) { /* a repeated time: the next tick, the spacing kept */
             ts = r->prev_pts + 1;
             r->pts_repaired++;
         }

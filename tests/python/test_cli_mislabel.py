@@ -5,7 +5,7 @@ checked with ffprobe.
 """
 import pytest
 
-from vsrtest import ffmpeg, video_stream, vsrup
+from vsrtest import ffmpeg, frame_times, video_stream, vsrup
 
 TESTSRC = ("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25")
 
@@ -75,3 +75,20 @@ def test_progressive_does_not_warn(tmp_path):
     src = make(tmp_path / "prog.mpg", "-c:v", "mpeg2video", frames=4)
     proc = vsrup("-i", src, "-o", tmp_path / "out.mov", "-m", "lanczos", "-s", 2)
     assert warnings(proc) == []
+
+
+def test_timestamps_going_back_are_retimed_at_the_input_rate(tmp_path):
+    """Two MPEG-TS recordings joined byte-wise: the second's clock starts again. Its frames
+    follow the first's at 25 fps instead of being crowded into one tick each."""
+    part = make(tmp_path / "part.ts", "-c:v", "mpeg2video", frames=10)
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(part.read_bytes() * 2)
+    out = tmp_path / "out.mov"
+    proc = vsrup("-i", joined, "-o", out, "-m", "lanczos", "-s", 1)
+    assert warnings(proc) == [
+        f"vsrup: warning: {joined}: timestamps go back at frame 10 (joined recordings?); later "
+        "frames are retimed to follow on at the input's rate"]
+    times = frame_times(out)
+    assert len(times) == 20
+    steps = [b - a for a, b in zip(times, times[1:])]
+    assert steps == pytest.approx([0.04] * 19, abs=1e-4)
