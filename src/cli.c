@@ -245,7 +245,8 @@ static int is_partial_of(const char *input, const char *output)
     return same;
 }
 
-/* --json FILE is a new file (or -y), and never a video this run reads or writes. */
+/* --json FILE is a new file (or -y) in a writable folder, and never a video this run reads
+ * or writes. */
 static int check_json(const vsr_job *job, vsr_err *err)
 {
     const char *json = job->json_path;
@@ -265,7 +266,7 @@ static int check_json(const vsr_job *job, vsr_err *err)
         vsr_err_set(err, "%s: already exists (use -y to overwrite the report)", json);
         return VSR_ERROR;
     }
-    return VSR_OK;
+    return vsr_output_folder_check(json, err); /* the report is written after the work */
 }
 
 /* MXF files start at 0 whatever their packets say: no segment times, so no joins either. */
@@ -278,6 +279,10 @@ static int is_mxf(const char *path)
 static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
 {
     int64_t v64;
+    if (strchr("iom", opt) && !*arg) { /* '' from an unset shell variable, say */
+        vsr_err_set(err, "-%c needs a file name, not an empty string", opt);
+        return VSR_ERROR;
+    }
     switch (opt) {
     case 'i':
         job->input = arg;
@@ -377,7 +382,7 @@ static int validate(vsr_job *job, vsr_err *err)
                     job->input, job->output);
         return VSR_ERROR;
     }
-    if (check_json(job, err) < 0)
+    if (check_json(job, err) < 0 || vsr_output_check_new(job->output, job->overwrite, err) < 0)
         return VSR_ERROR;
     enum vsr_codec codec = job->codec ? job->codec : vsr_codec_for_path(job->output);
     if (codec == VSR_CODEC_NONE) {
@@ -428,6 +433,8 @@ static int validate_join(const vsr_job *job, vsr_err *err)
             return VSR_ERROR;
         }
     }
+    if (vsr_output_check_new(job->output, job->overwrite, err) < 0)
+        return VSR_ERROR;
     return check_json(job, err);
 }
 

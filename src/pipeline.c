@@ -542,6 +542,19 @@ static int open_engine(const vsr_job *job, const vsr_video_info *info, vsr_engin
     return vsr_engine_open(engine, &options, err);
 }
 
+/* Options only a TorchScript model uses are said to do nothing, not silently dropped. */
+static void warn_unused_options(const vsr_job *job, const vsr_engine_info *engine)
+{
+    if (!vsr_engine_is_builtin(job->model))
+        return;
+    if (job->cuda_graphs)
+        vsr_log(VSR_LOG_WARN, "--cuda-graphs does nothing: the built-in %s engine runs on %s",
+                engine->name, engine->device);
+    if (job->device && strcmp(job->device, engine->device))
+        vsr_log(VSR_LOG_WARN, "-d %s does nothing: the built-in %s engine runs on %s", job->device,
+                engine->name, engine->device);
+}
+
 static int open_writer(const vsr_job *job, vsr_reader *reader, const vsr_engine_info *engine,
                        int chunk, vsr_writer **writer, vsr_err *err)
 {
@@ -668,6 +681,7 @@ int vsr_pipeline_run(const vsr_job *job, volatile sig_atomic_t *stop, vsr_report
         goto done;
     if (open_engine(job, info, &s.engine, &s.err) < 0)
         goto done;
+    warn_unused_options(job, &s.engine->info);
     fill_report_start(report, job, info, s.engine);
     if (choose_chunk(job, s.engine, report, &s.share, &s.err) < 0)
         goto done;

@@ -16,12 +16,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libavutil/mathematics.h>
 
 #include "compat.h"
+#include "file_url.h"
 #include "log.h"
 
 /* Held packets beyond this are dropped oldest first: memory stays bounded on odd files. */
@@ -424,11 +426,37 @@ static int not_media(int ret)
     return ret == AVERROR_INVALIDDATA || ret == AVERROR_EOF;
 }
 
+/* Whether the file starts like an MP4/MOV: a box libavformat rejects when the index (the
+ * moov box, written last by most muxers) never came, as after a crash or a cut download. */
+static int looks_like_mp4(const char *path)
+{
+    static const char *const boxes[] = {"ftyp", "mdat", "wide", "free", "skip"};
+    unsigned char head[8];
+    FILE *f = fopen(path, "rb");
+    const int n = f ? (int)fread(head, 1, sizeof(head), f) : 0;
+    if (f)
+        fclose(f);
+    for (size_t i = 0; n == sizeof(head) && i < sizeof(boxes) / sizeof(boxes[0]); i++)
+        if (!memcmp(head + 4, boxes[i], 4))
+            return 1;
+    return 0;
+}
+
 static int open_input(vsr_reader *r, vsr_err *err)
 {
-    int ret = avformat_open_input(&r->fmt, r->path, NULL, NULL);
+    char url[4096];
+    int ret = avformat_open_input(&r->fmt, vsr_file_url(r->path, url, sizeof(url)), NULL, NULL);
+    if (not_media(ret) && looks_like_mp4(r->path)) {
+        vsr_err_set(err, "%s: truncated or not finished: no moov atom (the MP4/MOV index)",
+                    r->path);
+        return VSR_ERROR;
+    }
     if (not_media(ret)) {
         vsr_err_set(err, "%s: not a video (no known media format)", r->path);
+        return VSR_ERROR;
+    }
+    if (ret == AVERROR_PROTOCOL_NOT_FOUND) { /* "x:y/film.avi" that is not on disk */
+        vsr_err_set(err, "%s: cannot open: no such file, nor a URL FFmpeg knows", r->path);
         return VSR_ERROR;
     }
     if (ret < 0) {

@@ -92,3 +92,69 @@ def test_timestamps_going_back_are_retimed_at_the_input_rate(tmp_path):
     assert len(times) == 20
     steps = [b - a for a, b in zip(times, times[1:])]
     assert steps == pytest.approx([0.04] * 19, abs=1e-4)
+
+
+# ---- hangs and messages ------------------------------------------------------------------
+
+
+def fails(code, *args):
+    """Runs vsrup expecting `code`; returns its last line, vsrup's own error."""
+    proc = vsrup(*args, check=False, timeout=60)
+    assert proc.returncode == code, proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("vsrup: "), proc.stderr
+    return line
+
+
+@pytest.fixture
+def clip(tmp_path):
+    return make(tmp_path / "clip.mkv", "-c:v", "ffv1", frames=2)
+
+
+def test_scene_cut_file_of_endless_zeros_fails_at_once(tmp_path, clip):
+    line = fails(1, "-i", clip, "-o", tmp_path / "o.mov", "-m", "sim:1,temporal",
+                 "--scene-cuts", "/dev/zero")
+    assert line == ("vsrup: /dev/zero:1: line too long or not text: expected one frame number "
+                    "per line")
+
+
+@pytest.mark.parametrize("option", ["-i", "-o", "-m"])
+def test_empty_file_names_are_usage_errors(tmp_path, clip, option):
+    args = {"-i": clip, "-o": tmp_path / "o.mov", "-m": "lanczos"}
+    args[option] = ""
+    line = fails(2, *(x for kv in args.items() for x in kv))
+    assert line == f"vsrup: {option} needs a file name, not an empty string"
+
+
+def test_json_into_a_missing_folder_fails_before_the_work(tmp_path, clip):
+    out = tmp_path / "o.mov"
+    line = fails(2, "-i", clip, "-o", out, "-m", "lanczos", "--json", tmp_path / "no" / "r.json")
+    assert "does not exist" in line and str(tmp_path / "no") in line
+    assert not out.exists()
+
+
+def test_options_that_do_nothing_warn(tmp_path, clip):
+    proc = vsrup("-i", clip, "-o", tmp_path / "o.mov", "-m", "lanczos", "-d", "cuda",
+                 "--cuda-graphs")
+    assert warnings(proc) == [
+        "vsrup: warning: --cuda-graphs does nothing: the built-in lanczos engine runs on cpu",
+        "vsrup: warning: -d cuda does nothing: the built-in lanczos engine runs on cpu"]
+
+
+def test_truncated_mp4_is_named_so(tmp_path):
+    whole = make(tmp_path / "whole.mp4", "-c:v", "mpeg4", frames=25)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    line = fails(1, "-i", cut, "-o", tmp_path / "o.mov", "-m", "lanczos")
+    assert line == f"vsrup: {cut}: truncated or not finished: no moov atom (the MP4/MOV index)"
+
+
+def test_paths_with_a_colon_are_files(tmp_path, clip, monkeypatch):
+    folder = tmp_path / "x:y"
+    folder.mkdir()
+    clip.rename(folder / "in.mkv")
+    monkeypatch.chdir(tmp_path)  # relative, as libavformat would read "x" as a protocol
+    vsrup("-i", "x:y/in.mkv", "-o", "x:y/out.mov", "-m", "lanczos", "-q")
+    assert video_stream(folder / "out.mov")["width"] == 256
+    line = fails(1, "-i", "x:y/missing.mkv", "-o", "x:y/o2.mov", "-m", "lanczos")
+    assert line == "vsrup: x:y/missing.mkv: cannot open: no such file, nor a URL FFmpeg knows"
