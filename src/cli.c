@@ -81,7 +81,8 @@ void vsr_cli_usage(void)
           "to ProRes, FFV1 or DNxHR, keeping audio, subtitles, timing and colour.\n"
           "\n"
           "Input and output:\n"
-          "  -i, --input FILE        any video FFmpeg can read\n"
+          "  -i, --input FILE        any SDR video FFmpeg can read (HDR and BT.2020 are\n"
+          "                          refused: the output is tagged BT.709)\n"
           "  -o, --output FILE       .mov (ProRes), .mkv (FFV1) or .mxf (DNxHR)\n"
           "  -y, --overwrite         replace OUTPUT if it exists\n"
           "      --start N           skip the first N decoded frames\n"
@@ -129,8 +130,8 @@ void vsr_cli_usage(void)
           "  -h, --help              this text\n"
           "  -V, --version           version and library versions\n"
           "\n"
-          "Exit status: 0 done, 1 failed, 2 usage error, 130 interrupted (the partial file is "
-          "kept).\n",
+          "Exit status: 0 done, 1 failed, 2 usage error (an existing OUTPUT without -y too),\n"
+          "130 interrupted (the partial file is kept).\n",
           stdout);
 }
 
