@@ -64,14 +64,14 @@ int vsr_input_check(const char *path, const AVStream *video, enum AVPixelFormat 
 
     const int in_bits = bit_depth(in_fmt), out_bits = bit_depth(out->pix_fmt);
     if (in_bits > out_bits) {
-        /* Of our encoders only FFV1 keeps more than 10 bits (yuv444p12le, gbrp16le). */
-        const int keeps = out->codec == VSR_CODEC_FFV1 && in_bits <= 16;
+        /* Of our encoders only FFV1 keeps more than 10 bits. */
+        const char *keep = in_bits <= 12 ? "yuv444p12le" : "gbrp16le";
         const char *profile = vsr_output_profile_name(out);
-        vsr_log(VSR_LOG_WARN, "%s: %d-bit input written as %d-bit %s%s%s (%s)%s", path, in_bits,
-                out_bits, vsr_codec_name(out->codec), *profile ? " " : "", profile,
+        vsr_log(VSR_LOG_WARN, "%s: %d-bit input written as %d-bit %s%s%s (%s); %s --pix-fmt %s%s",
+                path, in_bits, out_bits, vsr_codec_name(out->codec), *profile ? " " : "", profile,
                 av_get_pix_fmt_name(out->pix_fmt),
-                keeps ? "; use --pix-fmt yuv444p12le or gbrp16le to keep them"
-                      : "; FFV1 keeps them: -c ffv1 --pix-fmt yuv444p12le (or gbrp16le)");
+                out->codec == VSR_CODEC_FFV1 ? "use" : "FFV1 keeps them: -c ffv1", keep,
+                out->codec == VSR_CODEC_FFV1 ? " to keep them" : "");
     }
     return VSR_OK;
 }

@@ -48,13 +48,17 @@ def test_12bit_into_10bit_warns(tmp_path):
     proc = vsrup("-i", src, "-o", out, "-m", "lanczos", "-s", 2)
     assert warnings(proc) == [
         f"vsrup: warning: {src}: 12-bit input written as 10-bit prores hq (yuv422p10le); "
-        "FFV1 keeps them: -c ffv1 --pix-fmt yuv444p12le (or gbrp16le)"]
+        "FFV1 keeps them: -c ffv1 --pix-fmt yuv444p12le"]
     assert video_stream(out)["pix_fmt"] == "yuv422p10le"
 
 
 def test_12bit_kept_by_ffv1(tmp_path):
     src = make(tmp_path / "deep.mkv", "-c:v", "ffv1", "-pix_fmt", "yuv444p12le")
     out = tmp_path / "out.mkv"
+    proc = vsrup("-i", src, "-o", tmp_path / "default.mkv", "-m", "lanczos", "-s", 2)
+    assert warnings(proc) == [
+        f"vsrup: warning: {src}: 12-bit input written as 10-bit ffv1 (yuv444p10le); use "
+        "--pix-fmt yuv444p12le to keep them"]
     proc = vsrup("-i", src, "-o", out, "-m", "lanczos", "-s", 2, "--pix-fmt", "yuv444p12le")
     assert warnings(proc) == []
     assert video_stream(out)["pix_fmt"] == "yuv444p12le"
