@@ -85,7 +85,8 @@ static inline int vsr_stream_has_side_data(const AVStream *st, enum AVPacketSide
     return av_packet_side_data_get(st->codecpar->coded_side_data, st->codecpar->nb_coded_side_data,
                                    type) != NULL;
 #else
-    return av_stream_get_side_data(st, type, NULL) != NULL;
+    size_t size = 0;
+    return av_stream_get_side_data(st, type, &size) != NULL;
 #endif
 }
 
