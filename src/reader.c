@@ -60,7 +60,11 @@ struct vsr_reader {
     int64_t pts_repaired;
     int64_t pts_jump;  /* added to decoded timestamps since they last went backwards */
     int64_t pts_jumps; /* times they did */
-    int in_damage;     /* inside a damaged stretch: warn once per stretch */
+    /* The same for the other streams' packets, per stream: where the next one may start,
+     * and what is added to their times (nb_jump entries, the streams known at open). */
+    int64_t *next_dts, *dts_jump;
+    unsigned nb_jump;
+    int in_damage; /* inside a damaged stretch: warn once per stretch */
     int drain_errors;
     int demux_eof, draining, decoder_eof;
 
@@ -100,10 +104,28 @@ static enum packet_fate packet_fate(const vsr_reader *r, const AVPacket *pkt)
     return r->range_closed ? PACKET_PAST_END : PACKET_WAIT;
 }
 
+/* Audio and subtitles whose times go back follow on like the video (follow_on), so the muxer
+ * takes them instead of refusing every packet after the jump. */
+static void follow_on_packet(vsr_reader *r, AVPacket *pkt)
+{
+    const unsigned i = (unsigned)pkt->stream_index;
+    const int64_t t = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+    if (i >= r->nb_jump || t == AV_NOPTS_VALUE)
+        return;
+    if (r->next_dts[i] != AV_NOPTS_VALUE && t + r->dts_jump[i] < r->next_dts[i] - pkt->duration)
+        r->dts_jump[i] = r->next_dts[i] - t;
+    if (pkt->pts != AV_NOPTS_VALUE)
+        pkt->pts += r->dts_jump[i];
+    if (pkt->dts != AV_NOPTS_VALUE)
+        pkt->dts += r->dts_jump[i];
+    r->next_dts[i] = t + r->dts_jump[i] + FFMAX(pkt->duration, 1);
+}
+
 /* Shifts the packet like the video, hands it over and unrefs it. */
 static void deliver_packet(vsr_reader *r, AVPacket *pkt)
 {
     const AVStream *st = r->fmt->streams[pkt->stream_index];
+    follow_on_packet(r, pkt);
     if (r->ts_offset) {
         const int64_t shift = av_rescale_q(r->ts_offset, r->video->time_base, st->time_base);
         if (pkt->pts != AV_NOPTS_VALUE)
@@ -496,6 +518,15 @@ static int open_input(vsr_reader *r, vsr_err *err)
         forwarded += wanted && st != r->video;
     }
     r->windowed = forwarded && (r->opt.start_frame > 0 || r->opt.max_frames > 0);
+    r->next_dts = malloc(sizeof(*r->next_dts) * r->fmt->nb_streams);
+    r->dts_jump = calloc(r->fmt->nb_streams, sizeof(*r->dts_jump));
+    if (!r->next_dts || !r->dts_jump) {
+        vsr_err_set(err, "%s: out of memory", r->path);
+        return VSR_ERROR;
+    }
+    r->nb_jump = r->fmt->nb_streams;
+    for (unsigned i = 0; i < r->nb_jump; i++)
+        r->next_dts[i] = AV_NOPTS_VALUE;
     return VSR_OK;
 }
 
@@ -628,6 +659,8 @@ void vsr_reader_close(vsr_reader **reader)
         AVPacket *pkt = fifo_pop(&r->held);
         av_packet_free(&pkt);
     }
+    free(r->next_dts);
+    free(r->dts_jump);
     av_packet_free(&r->packet);
     avcodec_free_context(&r->dec);
     avformat_close_input(&r->fmt);

@@ -5,7 +5,7 @@ checked with ffprobe.
 """
 import pytest
 
-from vsrtest import ffmpeg, frame_times, video_stream, vsrup
+from vsrtest import ffmpeg, ffprobe, frame_times, video_stream, vsrup
 
 TESTSRC = ("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25")
 
@@ -84,10 +84,12 @@ def test_progressive_does_not_warn(tmp_path):
 def test_timestamps_going_back_are_retimed_at_the_input_rate(tmp_path):
     """Two MPEG-TS recordings joined byte-wise: the second's clock starts again. Its frames
     follow the first's at 25 fps instead of being crowded into one tick each."""
-    part = make(tmp_path / "part.ts", "-c:v", "mpeg2video", frames=10)
+    part = tmp_path / "part.ts"
+    ffmpeg(*TESTSRC, "-f", "lavfi", "-i", "sine=r=48000", "-t", "0.4", "-c:v", "mpeg2video",
+           "-c:a", "mp2", part)
     joined = tmp_path / "joined.ts"
     joined.write_bytes(part.read_bytes() * 2)
-    out = tmp_path / "out.mov"
+    out = tmp_path / "out.mkv"
     proc = vsrup("-i", joined, "-o", out, "-m", "lanczos", "-s", 1)
     assert warnings(proc) == [
         f"vsrup: warning: {joined}: timestamps go back at frame 10 (joined recordings?); later "
@@ -96,6 +98,15 @@ def test_timestamps_going_back_are_retimed_at_the_input_rate(tmp_path):
     assert len(times) == 20
     steps = [b - a for a, b in zip(times, times[1:])]
     assert steps == pytest.approx([0.04] * 19, abs=1e-4)
+    # The audio follows on too: every packet kept, ending with the video.
+    audio = packet_times(out, "a")
+    assert len(audio) == len(packet_times(joined, "a"))
+    assert audio == sorted(audio) and audio[-1] == pytest.approx(times[-1], abs=0.05)
+
+
+def packet_times(path, stream):
+    packets = ffprobe(path, "-select_streams", stream, "-show_entries", "packet=pts_time")
+    return [float(p["pts_time"]) for p in packets["packets"]]
 
 
 # ---- hangs and messages ------------------------------------------------------------------
