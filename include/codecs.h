@@ -29,5 +29,11 @@ enum vsr_codec vsr_codec_for_path(const char *path);
 int vsr_output_format_resolve(const char *path, enum vsr_codec codec, const char *profile,
                               const char *pix_fmt, vsr_output_format *format, vsr_err *err);
 const char *vsr_output_profile_name(const vsr_output_format *format);
+/*
+ * A slice count the FFV1 encoder accepts for this frame: near 4, 16 or 24 by frame size
+ * (more slices encode in parallel; fewer cost less), as many as a tiny frame allows, and
+ * more where a huge frame's slices would be too big for the encoder.
+ */
+int vsr_ffv1_slices(int width, int height, enum AVPixelFormat pix_fmt);
 
 #endif

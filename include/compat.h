@@ -78,6 +78,28 @@ static inline const int32_t *vsr_stream_display_matrix(const AVStream *st)
 #endif
 }
 
+/* Whether the stream carries side data of this type (where it lives moved as above). */
+static inline int vsr_stream_has_side_data(const AVStream *st, enum AVPacketSideDataType type)
+{
+#if LIBAVFORMAT_VERSION_INT >= AV_VERSION_INT(60, 15, 100)
+    return av_packet_side_data_get(st->codecpar->coded_side_data, st->codecpar->nb_coded_side_data,
+                                   type) != NULL;
+#else
+    size_t size = 0;
+    return av_stream_get_side_data(st, type, &size) != NULL;
+#endif
+}
+
+/* AVFrame.interlaced_frame became the AV_FRAME_FLAG_INTERLACED flag in lavu 58.7.100. */
+static inline int vsr_frame_interlaced(const AVFrame *frame)
+{
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(58, 7, 100)
+    return !!(frame->flags & AV_FRAME_FLAG_INTERLACED);
+#else
+    return frame->interlaced_frame;
+#endif
+}
+
 /* Stream side data moved into codecpar->coded_side_data in lavc 60.29.100 / lavf 60.15.100;
  * call after avcodec_parameters_from_context, which replaces that list. */
 static inline int vsr_stream_add_display_matrix(AVStream *st, const int32_t matrix[9])

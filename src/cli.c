@@ -81,7 +81,8 @@ void vsr_cli_usage(void)
           "to ProRes, FFV1 or DNxHR, keeping audio, subtitles, timing and colour.\n"
           "\n"
           "Input and output:\n"
-          "  -i, --input FILE        any video FFmpeg can read\n"
+          "  -i, --input FILE        any SDR video FFmpeg can read (HDR and BT.2020 are\n"
+          "                          refused: the output is tagged BT.709)\n"
           "  -o, --output FILE       .mov (ProRes), .mkv (FFV1) or .mxf (DNxHR)\n"
           "  -y, --overwrite         replace OUTPUT if it exists\n"
           "      --start N           skip the first N decoded frames\n"
@@ -134,8 +135,8 @@ void vsr_cli_usage(void)
           "\n"
           "Ctrl-C finishes the chunks in flight and keeps the playable partial file; a second\n"
           "Ctrl-C stops at once.\n"
-          "Exit status: 0 done, 1 failed, 2 usage error, 130 interrupted (the partial file is "
-          "kept).\n",
+          "Exit status: 0 done, 1 failed, 2 usage error (an existing OUTPUT without -y too),\n"
+          "130 interrupted (the partial file is kept).\n",
           stdout);
 }
 
@@ -250,7 +251,8 @@ static int is_partial_of(const char *input, const char *output)
     return same;
 }
 
-/* --json FILE is a new file (or -y), and never a video this run reads or writes. */
+/* --json FILE is a new file (or -y) in a writable folder, and never a video this run reads
+ * or writes. */
 static int check_json(const vsr_job *job, vsr_err *err)
 {
     const char *json = job->json_path;
@@ -270,7 +272,7 @@ static int check_json(const vsr_job *job, vsr_err *err)
         vsr_err_set(err, "%s: already exists (use -y to overwrite the report)", json);
         return VSR_ERROR;
     }
-    return VSR_OK;
+    return vsr_output_folder_check(json, err); /* the report is written after the work */
 }
 
 /* MXF files start at 0 whatever their packets say: no segment times, so no joins either. */
@@ -283,6 +285,10 @@ static int is_mxf(const char *path)
 static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
 {
     int64_t v64;
+    if (strchr("iom", opt) && !*arg) { /* '' from an unset shell variable, say */
+        vsr_err_set(err, "-%c needs a file name, not an empty string", opt);
+        return VSR_ERROR;
+    }
     switch (opt) {
     case 'i':
         job->input = arg;
@@ -382,7 +388,7 @@ static int validate(vsr_job *job, vsr_err *err)
                     job->input, job->output);
         return VSR_ERROR;
     }
-    if (check_json(job, err) < 0)
+    if (check_json(job, err) < 0 || vsr_output_check_new(job->output, job->overwrite, err) < 0)
         return VSR_ERROR;
     enum vsr_codec codec = job->codec ? job->codec : vsr_codec_for_path(job->output);
     if (codec == VSR_CODEC_NONE) {
@@ -433,6 +439,8 @@ static int validate_join(const vsr_job *job, vsr_err *err)
             return VSR_ERROR;
         }
     }
+    if (vsr_output_check_new(job->output, job->overwrite, err) < 0)
+        return VSR_ERROR;
     return check_json(job, err);
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libavutil/common.h>
 #include <libavutil/pixdesc.h>
 
 #include "compat.h"
@@ -242,4 +243,36 @@ const char *vsr_output_profile_name(const vsr_output_format *format)
         if (c->profiles[i].number == format->profile)
             return c->profiles[i].name;
     return "";
+}
+
+/* One FFV1 slice grid: ffv1enc.c (encode_init) accepts v rows by h columns, v <= h < 2v, v
+ * from 2 on frames over 352x288, each slice at least one chroma sample each way (measured on
+ * 5.1: a 3-wide 4:2:2 frame takes one column, a 1-wide one too) and under a bound of 8 << 24 on
+ * width * height * (bits + 1) * planes. */
+static int ffv1_grid_ok(int width, int height, const AVPixFmtDescriptor *d, int v, int h)
+{
+    if (h > FFMAX(1, width >> d->log2_chroma_w) || v > FFMAX(1, height >> d->log2_chroma_h))
+        return 0;
+    const int64_t slice_w = (width + h - 1) / h, slice_h = (height + v - 1) / v;
+    return slice_w * slice_h * (d->comp[0].depth + 1) * d->nb_components <= 8 << 24;
+}
+
+int vsr_ffv1_slices(int width, int height, enum AVPixelFormat pix_fmt)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(pix_fmt);
+    const int64_t area = (int64_t)width * height;
+    const int want = area >= 1920 * 1080 ? 24 : area >= 640 * 360 ? 16 : 4;
+    int above = 0, below = 0; /* the fewest valid slices >= want, the most < want */
+    for (int v = width > 352 || height > 288 ? 2 : 1; d && v < 32; v++) {
+        for (int h = v; h < 2 * v; h++) {
+            const int n = v * h;
+            if (!ffv1_grid_ok(width, height, d, v, h))
+                continue;
+            if (n >= want && (!above || n < above))
+                above = n;
+            if (n < want && n > below)
+                below = n;
+        }
+    }
+    return above ? above : below; /* 0 leaves the choice to the encoder */
 }

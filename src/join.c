@@ -16,6 +16,7 @@
 #include <libavutil/pixdesc.h>
 
 #include "compat.h"
+#include "file_url.h"
 #include "log.h"
 #include "output_file.h"
 #include "temp_file.h"
@@ -40,7 +41,8 @@ typedef struct joiner {
 
 static int open_part(const char *path, AVFormatContext **fmt, vsr_err *err)
 {
-    int ret = avformat_open_input(fmt, path, NULL, NULL);
+    char url[4096];
+    int ret = avformat_open_input(fmt, vsr_file_url(path, url, sizeof(url)), NULL, NULL);
     if (ret >= 0)
         ret = avformat_find_stream_info(*fmt, NULL);
     if (ret < 0) {

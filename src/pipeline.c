@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "colour.h"
 #include "device_share.h"
+#include "input_check.h"
 #include "log.h"
 #include "output_file.h"
 #include "plan.h"
@@ -52,6 +53,9 @@ typedef struct reader_ctx {
     vsr_frame_reader *convert;
     vsr_scenecut *detector;
     const vsr_cut_list *cut_file;
+    const char *path;
+    const AVStream *video;
+    int warned_interlaced;
     int64_t first_input_frame; /* the input's number of the first frame read */
     vsr_queue *queue;
     AVBufferPool *rgb_pool;
@@ -142,6 +146,16 @@ static void *reader_thread(void *arg)
             ctx->failed = 1;
             break;
         }
+        const int interlaced = vsr_input_check_frame(ctx->path, ctx->video, frame, &ctx->err);
+        if (interlaced < 0) {
+            ctx->failed = 1;
+            break;
+        }
+        if (interlaced && !ctx->warned_interlaced++)
+            vsr_log(VSR_LOG_WARN,
+                    "%s: interlaced input, scaled and tagged as progressive frames (deinterlace "
+                    "it first, e.g. ffmpeg -vf bwdif)",
+                    ctx->path);
         lr_frame *f = calloc(1, sizeof(*f));
         if (f && (f->buf = av_buffer_pool_get(ctx->rgb_pool)))
             f->rgb = (float *)f->buf->data;
@@ -572,6 +586,19 @@ static int open_engine(const vsr_job *job, const vsr_video_info *info, vsr_engin
     return vsr_engine_open(engine, &options, err);
 }
 
+/* Options only a TorchScript model uses are said to do nothing, not silently dropped. */
+static void warn_unused_options(const vsr_job *job, const vsr_engine_info *engine)
+{
+    if (!vsr_engine_is_builtin(job->model))
+        return;
+    if (job->cuda_graphs)
+        vsr_log(VSR_LOG_WARN, "--cuda-graphs does nothing: the built-in %s engine runs on %s",
+                engine->name, engine->device);
+    if (job->device && strcmp(job->device, engine->device))
+        vsr_log(VSR_LOG_WARN, "-d %s does nothing: the built-in %s engine runs on %s", job->device,
+                engine->name, engine->device);
+}
+
 static int open_writer(const vsr_job *job, vsr_reader *reader, const vsr_engine_info *engine,
                        int chunk, vsr_writer **writer, vsr_err *err)
 {
@@ -723,8 +750,13 @@ int vsr_pipeline_run(const vsr_job *job, vsr_run_signal *sig, vsr_report *report
     if (vsr_reader_open(&rc.reader, &ropt, &s.err) < 0)
         goto done;
     const vsr_video_info *info = vsr_reader_info(rc.reader);
+    rc.path = job->input;
+    rc.video = vsr_reader_format(rc.reader)->streams[info->stream_index];
+    if (vsr_input_check(rc.path, rc.video, info->pix_fmt, &job->format, &s.err) < 0)
+        goto done;
     if (open_engine(job, info, &s.engine, &s.err) < 0)
         goto done;
+    warn_unused_options(job, &s.engine->info);
     fill_report_start(report, job, info, s.engine);
     if (choose_chunk(job, s.engine, report, &s.share, &s.err) < 0)
         goto done;

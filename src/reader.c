@@ -16,12 +16,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libavutil/mathematics.h>
 
 #include "compat.h"
+#include "file_url.h"
 #include "log.h"
 
 /* Held packets beyond this are dropped oldest first: memory stays bounded on odd files. */
@@ -56,6 +58,12 @@ struct vsr_reader {
     int64_t prev_pts, prev_duration; /* last decoded frame, stream time base, unshifted */
     int64_t default_duration;        /* one frame at the nominal rate, in ticks (>= 1) */
     int64_t pts_repaired;
+    int64_t pts_jump;  /* added to decoded timestamps since they last went backwards */
+    int64_t pts_jumps; /* times they did */
+    /* The same for the other streams' packets, per stream: where the next one may start,
+     * and what is added to their times (nb_jump entries, the streams known at open). */
+    int64_t *next_dts, *dts_jump;
+    unsigned nb_jump;
     int in_damage; /* inside a damaged stretch: warn once per stretch */
     int drain_errors;
     int demux_eof, draining, decoder_eof;
@@ -96,10 +104,28 @@ static enum packet_fate packet_fate(const vsr_reader *r, const AVPacket *pkt)
     return r->range_closed ? PACKET_PAST_END : PACKET_WAIT;
 }
 
+/* Audio and subtitles whose times go back follow on like the video (follow_on), so the muxer
+ * takes them instead of refusing every packet after the jump. */
+static void follow_on_packet(vsr_reader *r, AVPacket *pkt)
+{
+    const unsigned i = (unsigned)pkt->stream_index;
+    const int64_t t = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+    if (i >= r->nb_jump || t == AV_NOPTS_VALUE)
+        return;
+    if (r->next_dts[i] != AV_NOPTS_VALUE && t + r->dts_jump[i] < r->next_dts[i] - pkt->duration)
+        r->dts_jump[i] = r->next_dts[i] - t;
+    if (pkt->pts != AV_NOPTS_VALUE)
+        pkt->pts += r->dts_jump[i];
+    if (pkt->dts != AV_NOPTS_VALUE)
+        pkt->dts += r->dts_jump[i];
+    r->next_dts[i] = t + r->dts_jump[i] + FFMAX(pkt->duration, 1);
+}
+
 /* Shifts the packet like the video, hands it over and unrefs it. */
 static void deliver_packet(vsr_reader *r, AVPacket *pkt)
 {
     const AVStream *st = r->fmt->streams[pkt->stream_index];
+    follow_on_packet(r, pkt);
     if (r->ts_offset) {
         const int64_t shift = av_rescale_q(r->ts_offset, r->video->time_base, st->time_base);
         if (pkt->pts != AV_NOPTS_VALUE)
@@ -216,6 +242,26 @@ static void note_damage(vsr_reader *r, const char *what, int64_t frame_index)
             frame_index);
 }
 
+/*
+ * Timestamps that go backwards (recordings joined byte-wise, as concatenated MPEG-TS often
+ * are) would otherwise crowd every later frame into one tick after the previous: from there on
+ * frames follow the previous one at its duration, keeping the input's own spacing. A time
+ * repeated exactly is a remux's rounding instead and only moves on one tick.
+ */
+static int64_t follow_on(vsr_reader *r, int64_t ts)
+{
+    const int64_t next = r->prev_pts + r->prev_duration;
+    if (!r->pts_jumps++)
+        vsr_log(VSR_LOG_WARN,
+                "%s: timestamps go back at frame %" PRId64 " (joined recordings?); later frames "
+                "are retimed to follow on at the input's rate",
+                r->path, r->decoded);
+    vsr_log(VSR_LOG_DEBUG, "%s: frame %" PRId64 ": pts %" PRId64 " after %" PRId64, r->path,
+            r->decoded, ts, r->prev_pts);
+    r->pts_jump += next - ts;
+    return next;
+}
+
 /* The frame's timestamp in the stream time base, strictly after the previous one. */
 static int64_t frame_timestamp(vsr_reader *r, const AVFrame *frame, int64_t *duration)
 {
@@ -223,13 +269,16 @@ static int64_t frame_timestamp(vsr_reader *r, const AVFrame *frame, int64_t *dur
     if (dur <= 0)
         dur = r->default_duration;
     int64_t ts = frame->best_effort_timestamp;
+    if (ts != AV_NOPTS_VALUE)
+        ts += r->pts_jump;
     if (r->prev_pts != AV_NOPTS_VALUE) {
         if (ts == AV_NOPTS_VALUE) {
             ts = r->prev_pts + r->prev_duration;
             r->pts_repaired++;
-        } else if (ts <= r->prev_pts) {
-            vsr_log(VSR_LOG_DEBUG, "%s: frame %" PRId64 ": pts %" PRId64 " after %" PRId64, r->path,
-                    r->decoded, ts, r->prev_pts);
+        } else if (ts < r->prev_pts) {
+            ts = follow_on(r, ts);
+            r->pts_repaired++;
+        } else if (ts == r->prev_pts) { /* a repeated time: the next tick, the spacing kept */
             ts = r->prev_pts + 1;
             r->pts_repaired++;
         }
@@ -399,11 +448,37 @@ static int not_media(int ret)
     return ret == AVERROR_INVALIDDATA || ret == AVERROR_EOF;
 }
 
+/* Whether the file starts like an MP4/MOV: a box libavformat rejects when the index (the
+ * moov box, written last by most muxers) never came, as after a crash or a cut download. */
+static int looks_like_mp4(const char *path)
+{
+    static const char *const boxes[] = {"ftyp", "mdat", "wide", "free", "skip"};
+    unsigned char head[8];
+    FILE *f = fopen(path, "rb");
+    const int n = f ? (int)fread(head, 1, sizeof(head), f) : 0;
+    if (f)
+        fclose(f);
+    for (size_t i = 0; n == sizeof(head) && i < sizeof(boxes) / sizeof(boxes[0]); i++)
+        if (!memcmp(head + 4, boxes[i], 4))
+            return 1;
+    return 0;
+}
+
 static int open_input(vsr_reader *r, vsr_err *err)
 {
-    int ret = avformat_open_input(&r->fmt, r->path, NULL, NULL);
+    char url[4096];
+    int ret = avformat_open_input(&r->fmt, vsr_file_url(r->path, url, sizeof(url)), NULL, NULL);
+    if (not_media(ret) && looks_like_mp4(r->path)) {
+        vsr_err_set(err, "%s: truncated or not finished: no moov atom (the MP4/MOV index)",
+                    r->path);
+        return VSR_ERROR;
+    }
     if (not_media(ret)) {
         vsr_err_set(err, "%s: not a video (no known media format)", r->path);
+        return VSR_ERROR;
+    }
+    if (ret == AVERROR_PROTOCOL_NOT_FOUND) { /* "x:y/film.avi" that is not on disk */
+        vsr_err_set(err, "%s: cannot open: no such file, nor a URL FFmpeg knows", r->path);
         return VSR_ERROR;
     }
     if (ret < 0) {
@@ -443,6 +518,15 @@ static int open_input(vsr_reader *r, vsr_err *err)
         forwarded += wanted && st != r->video;
     }
     r->windowed = forwarded && (r->opt.start_frame > 0 || r->opt.max_frames > 0);
+    r->next_dts = malloc(sizeof(*r->next_dts) * r->fmt->nb_streams);
+    r->dts_jump = calloc(r->fmt->nb_streams, sizeof(*r->dts_jump));
+    if (!r->next_dts || !r->dts_jump) {
+        vsr_err_set(err, "%s: out of memory", r->path);
+        return VSR_ERROR;
+    }
+    r->nb_jump = r->fmt->nb_streams;
+    for (unsigned i = 0; i < r->nb_jump; i++)
+        r->next_dts[i] = AV_NOPTS_VALUE;
     return VSR_OK;
 }
 
@@ -575,6 +659,8 @@ void vsr_reader_close(vsr_reader **reader)
         AVPacket *pkt = fifo_pop(&r->held);
         av_packet_free(&pkt);
     }
+    free(r->next_dts);
+    free(r->dts_jump);
     av_packet_free(&r->packet);
     avcodec_free_context(&r->dec);
     avformat_close_input(&r->fmt);

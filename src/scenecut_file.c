@@ -38,6 +38,14 @@ int vsr_cut_list_load(vsr_cut_list *list, const char *path, vsr_err *err)
     int lineno = 0, ret = VSR_OK;
     while (ret == VSR_OK && fgets(line, sizeof(line), f)) {
         lineno++;
+        /* A line that fills the buffer without ending, or holds a NUL, is no frame number:
+         * stopping here bounds what is read from /dev/zero or a video given by mistake. */
+        if (!strchr(line, '\n') && !feof(f)) {
+            vsr_err_set(err, "%s:%d: line too long or not text: expected one frame number per line",
+                        path, lineno);
+            ret = VSR_ERROR;
+            break;
+        }
         char *hash = strchr(line, '#');
         if (hash)
             *hash = '\0';

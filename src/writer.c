@@ -78,14 +78,6 @@ static int is_rgb(enum AVPixelFormat fmt)
     return desc && (desc->flags & AV_PIX_FMT_FLAG_RGB);
 }
 
-/* FFV1 slice counts must form a grid (notes/apis.md C1); more slices for bigger frames
- * keep each slice a sensible size. */
-static int ffv1_slices(int width, int height)
-{
-    int64_t area = (int64_t)width * height;
-    return area >= 1920 * 1080 ? 24 : area >= 640 * 360 ? 16 : 4;
-}
-
 static void set_colour(AVCodecContext *c, enum AVPixelFormat fmt)
 {
     c->color_primaries = AVCOL_PRI_BT709;
@@ -147,7 +139,7 @@ static int open_encoder(const vsr_writer *w, int global_header, AVCodecContext *
     case VSR_CODEC_FFV1:
         c->level = 3;
         c->gop_size = 1;
-        c->slices = ffv1_slices(o->width, o->height);
+        c->slices = vsr_ffv1_slices(o->width, o->height, o->format.pix_fmt);
         av_opt_set_int(c->priv_data, "slicecrc", 1, 0);
         break;
     case VSR_CODEC_DNXHR:

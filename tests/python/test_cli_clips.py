@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from vsrtest import (MEDIA, VSRUP, count_frames, duration, ffprobe, frame_times, streams,
+from vsrtest import (MEDIA, VSRUP, count_frames, duration, ffmpeg, ffprobe, frame_times, streams,
                      video_stream, vsrup)
 
 MEGAMIND = MEDIA / "Megamind.avi"
@@ -158,3 +158,20 @@ def test_interrupt_keeps_a_playable_partial_file(tmp_path):
     n = count_frames(partial)
     assert 0 < n < 795
     assert "partial" in err or "interrupted" in err
+
+
+@pytest.mark.parametrize("size, scale, pix_fmt", [
+    ("1x1", 1, "yuv444p10le"), ("1x1", 4, "yuv422p10le"), ("8x8", 1, "yuv422p10le"),
+    ("3x5", 1, "gbrp16le"),
+])
+def test_ffv1_tiny_frames(tmp_path, size, scale, pix_fmt):
+    """FFV1 takes only slice grids that fit the frame: tiny ones get fewer slices."""
+    src = tmp_path / "tiny.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=16x16:rate=25", "-frames:v", 2,
+           "-vf", f"scale={size.replace('x', ':')}", "-pix_fmt", "yuv444p", "-c:v", "ffv1", src)
+    out = tmp_path / "out.mkv"
+    vsrup("-i", src, "-o", out, "-m", "lanczos", "-s", scale, "--pix-fmt", pix_fmt, "-q")
+    w, h = (int(v) * scale for v in size.split("x"))
+    v = video_stream(out)
+    assert (v["width"], v["height"], v["pix_fmt"]) == (w, h, pix_fmt)
+    assert count_frames(out) == 2

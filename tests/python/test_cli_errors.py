@@ -121,7 +121,7 @@ def test_read_only_folder_as_root_is_still_reported(tmp_path):
 def test_existing_output_needs_overwrite(tmp_path):
     out = tmp_path / "o.mov"
     out.write_bytes(b"keep me")
-    line = fails(1, "-i", CLIP, "-o", out, "--frames", "2")
+    line = fails(2, "-i", CLIP, "-o", out, "--frames", "2")
     assert "o.mov" in line and "-y" in line
     assert out.read_bytes() == b"keep me"
     vsrup("-i", CLIP, "-o", out, "--frames", "2", "-y", "-q")

@@ -59,6 +59,42 @@ static void check_valid(const valid_case *c)
           vsr_output_profile_name(&f), c->expect_profile_name);
 }
 
+/* The FFV1 encoder itself must accept the slice count chosen for the frame (it checks the
+ * grid at open, before any frame is encoded). */
+static void check_ffv1_slices(int width, int height, enum AVPixelFormat fmt, int at_least)
+{
+    const int slices = vsr_ffv1_slices(width, height, fmt);
+    CHECK(slices >= at_least, "%dx%d %s: %d slices, want >= %d", width, height,
+          av_get_pix_fmt_name(fmt), slices, at_least);
+    AVCodecContext *c = avcodec_alloc_context3(avcodec_find_encoder(AV_CODEC_ID_FFV1));
+    c->width = width;
+    c->height = height;
+    c->pix_fmt = fmt;
+    c->time_base = (AVRational){1, 25};
+    c->level = 3;
+    c->slices = slices;
+    const int ret = avcodec_open2(c, c->codec, NULL);
+    CHECK(ret == 0, "ffv1 refuses %d slices for %dx%d %s", slices, width, height,
+          av_get_pix_fmt_name(fmt));
+    avcodec_free_context(&c);
+}
+
+static void test_ffv1_slices(void)
+{
+    static const enum AVPixelFormat fmts[] = {AV_PIX_FMT_YUV444P10LE, AV_PIX_FMT_YUV422P10LE,
+                                              AV_PIX_FMT_YUV444P12LE, AV_PIX_FMT_GBRP10LE,
+                                              AV_PIX_FMT_GBRP16LE};
+    /* Frames 1 wide or high but taller or wider than 288 or 352 have no slice grid at all. */
+    static const int sizes[][3] = {
+        /* width, height, fewest slices expected */
+        {1, 1, 1}, {2, 2, 1},      {3, 5, 1},        {4, 4, 4},        {8, 8, 4},
+        {6, 5, 4}, {720, 576, 16}, {1920, 1080, 24}, {7680, 4320, 24}, {15360, 8640, 24},
+    };
+    for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++)
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+            check_ffv1_slices(sizes[i][0], sizes[i][1], fmts[f], sizes[i][2]);
+}
+
 /* Must fail, and the message must contain every one of `words`. */
 static void check_invalid(const char *path, const char *codec, const char *profile,
                           const char *pix_fmt, const char *const *words)
@@ -124,5 +160,6 @@ int main(void)
                   (const char *[]){"hqx", "yuv422p", "valid: yuv422p10le", NULL});
     check_invalid("x.mxf", "dnxhr", "dnxhd", NULL,
                   (const char *[]){"'dnxhd'", "lb, sq, hq, hqx, 444", NULL});
+    test_ffv1_slices();
     return check_summary();
 }
