@@ -34,6 +34,9 @@ typedef struct vsr_job {
     /* range */
     int64_t start_frame, max_frames;
     int keep_timestamps;
+    int resume; /* continue NAME.partial.EXT of an earlier run of the same command */
+    /* chunk borders reached are written here (set by the caller of the pipeline), or NULL */
+    struct vsr_journal *journal;
     /* --join: the parts to put together into output, in order (input is NULL) */
     const char *const *join_parts;
     int join_count;

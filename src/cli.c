@@ -39,6 +39,7 @@ enum {
     OPT_MEMORY_LIMIT,
     OPT_KEEP_TIMESTAMPS,
     OPT_JOIN,
+    OPT_RESUME,
 };
 
 static const struct option long_options[] = {
@@ -68,6 +69,7 @@ static const struct option long_options[] = {
     {"memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT},
     {"keep-timestamps", no_argument, NULL, OPT_KEEP_TIMESTAMPS},
     {"join", no_argument, NULL, OPT_JOIN},
+    {"resume", no_argument, NULL, OPT_RESUME},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -83,7 +85,10 @@ void vsr_cli_usage(void)
           "Input and output:\n"
           "  -i, --input FILE        any video FFmpeg can read\n"
           "  -o, --output FILE       .mov (ProRes), .mkv (FFV1) or .mxf (DNxHR)\n"
-          "  -y, --overwrite         replace OUTPUT if it exists\n"
+          "  -y, --overwrite         replace OUTPUT if it exists (and start over)\n"
+          "      --resume            continue OUTPUT's partial file, left by a stopped run of\n"
+          "                          the same command, from its last complete chunk (starts\n"
+          "                          from the beginning when there is none)\n"
           "      --start N           skip the first N decoded frames\n"
           "      --frames N          process at most N frames\n"
           "      --keep-timestamps   keep the input's timestamps for a --start range (a\n"
@@ -352,6 +357,9 @@ static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
     case OPT_KEEP_TIMESTAMPS:
         job->keep_timestamps = 1;
         return VSR_OK;
+    case OPT_RESUME:
+        job->resume = 1;
+        return VSR_OK;
     case OPT_JOIN:
         job->join_count = -1; /* the parts are the arguments left after the options */
         return VSR_OK;
@@ -373,7 +381,7 @@ static int validate(vsr_job *job, vsr_err *err)
     if (is_partial_of(job->input, job->output)) {
         vsr_err_set(err,
                     "%s: is where -o %s is written until it is complete, so it cannot be the "
-                    "input (to resume it, see README \"Resuming a stopped run\")",
+                    "input (to continue it, run the same command with --resume)",
                     job->input, job->output);
         return VSR_ERROR;
     }
@@ -385,6 +393,11 @@ static int validate(vsr_job *job, vsr_err *err)
                     "%s: cannot choose a codec from this extension: use .mov, .mkv or .mxf, "
                     "or -c prores|ffv1|dnxhr",
                     job->output);
+        return VSR_ERROR;
+    }
+    if (job->resume && job->start_frame > 0 && !job->keep_timestamps) {
+        vsr_err_set(err, "--resume of a --start range needs --keep-timestamps (in the first run "
+                         "too): the rest is joined by its timestamps");
         return VSR_ERROR;
     }
     if (job->keep_timestamps && is_mxf(job->output)) {

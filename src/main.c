@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "report.h"
+#include "resume.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -80,7 +81,11 @@ int main(int argc, char **argv)
     install_signal_handlers();
 
     static vsr_report report;
-    int exit_code = vsr_pipeline_run(&job, &stop_requested, &report);
+    int exit_code = vsr_resume_run(&job, &stop_requested, &report);
+    if (exit_code == VSR_EXIT_USAGE) { /* the partial file belongs to another command */
+        vsr_log(VSR_LOG_ERROR, "%s", report.error);
+        return exit_code;
+    }
     if (exit_code == VSR_EXIT_FAILURE)
         vsr_log(VSR_LOG_ERROR, "%s", report.error);
     else if (exit_code == VSR_EXIT_INTERRUPTED)
