@@ -119,6 +119,7 @@ static int setup_output(joiner *j, AVFormatContext *in, const char *path, vsr_er
             break;
         ost->codecpar->codec_tag = codec_tag(j->out->oformat, ist->codecpar);
         ost->time_base = ist->time_base;
+        ost->avg_frame_rate = ist->avg_frame_rate; /* MKV: each frame's default duration */
         ost->sample_aspect_ratio = ist->sample_aspect_ratio;
         ost->disposition = ist->disposition;
         ret = av_dict_copy(&ost->metadata, ist->metadata, 0);
