@@ -78,6 +78,7 @@ static const struct option long_options[] = {
 void vsr_cli_usage(void)
 {
     fputs("Usage: vsrup -i INPUT -o OUTPUT [options]\n"
+          "       vsrup -i FOLDER|FILE... -o FOLDER [options]   (batch)\n"
           "       vsrup --join -o OUTPUT PART... [-y] [-q] [--json FILE]\n"
           "Upscale a video with a super-resolution model (BasicVSR++ by default) and encode it\n"
           "to ProRes, FFV1 or DNxHR, keeping audio, subtitles, timing and colour.\n"
@@ -85,6 +86,9 @@ void vsr_cli_usage(void)
           "Input and output:\n"
           "  -i, --input FILE        any video FFmpeg can read\n"
           "  -o, --output FILE       .mov (ProRes), .mkv (FFV1) or .mxf (DNxHR)\n"
+          "                          a folder: a batch of every video of the -i folders and\n"
+          "                          files, in name order, each as STEM.mov (or the -c codec's\n"
+          "                          extension); finished ones skipped, partial ones resumed\n"
           "  -y, --overwrite         replace OUTPUT if it exists (and start over)\n"
           "      --resume            continue OUTPUT's partial file, left by a stopped run of\n"
           "                          the same command, from its last complete chunk (starts\n"
@@ -285,7 +289,12 @@ static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
     int64_t v64;
     switch (opt) {
     case 'i':
-        job->input = arg;
+        if (job->nb_inputs == VSR_CLI_MAX_INPUTS) {
+            vsr_err_set(err, "too many -i (at most %d; give a folder)", VSR_CLI_MAX_INPUTS);
+            return VSR_ERROR;
+        }
+        job->inputs[job->nb_inputs++] = arg;
+        job->input = job->inputs[0];
         return VSR_OK;
     case 'o':
         job->output = arg;
@@ -368,11 +377,59 @@ static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
     return VSR_ERROR;
 }
 
+/* Without -m: the default model, or a message saying how to get one. */
+static int validate_model(vsr_job *job, vsr_err *err)
+{
+    if (vsr_locate_default_model(job->default_model, sizeof(job->default_model), err) < 0) {
+        char reason[sizeof(err->msg)];
+        snprintf(reason, sizeof(reason), "%s", err->msg);
+        vsr_err_set(err, "no -m MODEL given: %s (or -m lanczos for a plain resize)", reason);
+        return VSR_ERROR;
+    }
+    job->model = job->default_model;
+    return VSR_OK;
+}
+
+static int is_folder(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Batch: the output folder exists; the format comes from -c (default ProRes in .mov). */
+static int validate_batch(vsr_job *job, vsr_err *err)
+{
+    if (!is_folder(job->output)) {
+        vsr_err_set(err, "%s: a batch (several -i, or a folder) writes into a folder: create it",
+                    job->output);
+        return VSR_ERROR;
+    }
+    if (job->start_frame || job->max_frames || job->keep_timestamps) {
+        vsr_err_set(err, "--start, --frames and --keep-timestamps are for one input, not a batch");
+        return VSR_ERROR;
+    }
+    if (job->json_path && is_folder(job->json_path)) {
+        vsr_err_set(err, "%s: --json names a folder", job->json_path);
+        return VSR_ERROR;
+    }
+    job->batch = 1;
+    job->resume = 1; /* partial outputs of an earlier batch are continued */
+    enum vsr_codec codec = job->codec ? job->codec : VSR_CODEC_PRORES;
+    char name[32];
+    snprintf(name, sizeof(name), "batch%s", vsr_codec_extension(codec));
+    return vsr_output_format_resolve(name, codec, job->profile, job->pix_fmt, &job->format, err);
+}
+
 static int validate(vsr_job *job, vsr_err *err)
 {
     if (!job->input || !job->output) {
         vsr_err_set(err, "both -i INPUT and -o OUTPUT are required (see vsrup --help)");
         return VSR_ERROR;
+    }
+    if (job->nb_inputs > 1 || is_folder(job->input) || is_folder(job->output)) {
+        if (validate_batch(job, err) < 0 || check_json(job, err) < 0)
+            return VSR_ERROR;
+        return job->model ? VSR_OK : validate_model(job, err);
     }
     if (vsr_output_same_file(job->input, job->output)) {
         vsr_err_set(err, "%s: the output would overwrite the input", job->output);
@@ -407,15 +464,8 @@ static int validate(vsr_job *job, vsr_err *err)
                     job->output);
         return VSR_ERROR;
     }
-    if (!job->model) {
-        if (vsr_locate_default_model(job->default_model, sizeof(job->default_model), err) < 0) {
-            char reason[sizeof(err->msg)];
-            snprintf(reason, sizeof(reason), "%s", err->msg);
-            vsr_err_set(err, "no -m MODEL given: %s (or -m lanczos for a plain resize)", reason);
-            return VSR_ERROR;
-        }
-        job->model = job->default_model;
-    }
+    if (!job->model && validate_model(job, err) < 0)
+        return VSR_ERROR;
     return vsr_output_format_resolve(job->output, codec, job->profile, job->pix_fmt, &job->format,
                                      err);
 }

@@ -7,6 +7,7 @@
 
 #include <libavutil/log.h>
 
+#include "batch.h"
 #include "cli.h"
 #include "join.h"
 #include "log.h"
@@ -79,6 +80,8 @@ int main(int argc, char **argv)
     if (job.join_count)
         return join(&job);
     install_signal_handlers();
+    if (job.batch)
+        return vsr_batch_run(&job, &stop_requested);
 
     static vsr_report report;
     int exit_code = vsr_resume_run(&job, &stop_requested, &report);
