@@ -120,7 +120,10 @@ static int setup_output(joiner *j, AVFormatContext *in, const char *path, vsr_er
         ost->codecpar->codec_tag = codec_tag(j->out->oformat, ist->codecpar);
         ost->time_base = ist->time_base;
         ost->avg_frame_rate = ist->avg_frame_rate; /* MKV: each frame's default duration */
-        ost->sample_aspect_ratio = ist->sample_aspect_ratio;
+        /* MOV keeps it in the stream, the muxers read the parameters: set both */
+        ost->sample_aspect_ratio = av_guess_sample_aspect_ratio(in, in->streams[i], NULL);
+        if (ist->codecpar->codec_type == AVMEDIA_TYPE_VIDEO)
+            ost->codecpar->sample_aspect_ratio = ost->sample_aspect_ratio;
         ost->disposition = ist->disposition;
         ret = av_dict_copy(&ost->metadata, ist->metadata, 0);
         if (ret >= 0)
