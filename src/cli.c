@@ -78,7 +78,7 @@ static const struct option long_options[] = {
 void vsr_cli_usage(void)
 {
     fputs("Usage: vsrup -i INPUT -o OUTPUT [options]\n"
-          "       vsrup -i FOLDER|FILE... -o FOLDER [options]   (batch)\n"
+          "       vsrup -i FOLDER|FILE [-i ...] -o FOLDER [options]   (batch)\n"
           "       vsrup --join -o OUTPUT PART... [-y] [-q] [--json FILE]\n"
           "Upscale a video with a super-resolution model (BasicVSR++ by default) and encode it\n"
           "to ProRes, FFV1 or DNxHR, keeping audio, subtitles, timing and colour.\n"
@@ -270,7 +270,8 @@ static int check_json(const vsr_job *job, vsr_err *err)
         return VSR_ERROR;
     }
     struct stat st;
-    if (!job->overwrite && stat(json, &st) == 0) {
+    /* --resume repeats a command, --json included: its report is replaced */
+    if (!job->overwrite && !job->resume && stat(json, &st) == 0) {
         vsr_err_set(err, "%s: already exists (use -y to overwrite the report)", json);
         return VSR_ERROR;
     }
