@@ -10,8 +10,13 @@
 
 enum vsr_scene_cut_mode { VSR_SCENE_CUTS_AUTO = 0, VSR_SCENE_CUTS_OFF, VSR_SCENE_CUTS_FILE };
 
+#define VSR_CLI_MAX_INPUTS 4096
+
 typedef struct vsr_job {
     const char *input, *output;
+    /* batch: several -i (files or folders) into the folder -o; input is the first */
+    const char *inputs[VSR_CLI_MAX_INPUTS];
+    int nb_inputs, batch;
     /* engine */
     const char *model;        /* "bicubic", "lanczos" or a TorchScript path */
     char default_model[4096]; /* where model points when -m was not given */
@@ -34,6 +39,9 @@ typedef struct vsr_job {
     /* range */
     int64_t start_frame, max_frames;
     int keep_timestamps;
+    int resume; /* continue NAME.partial.EXT of an earlier run of the same command */
+    /* chunk borders reached are written here (set by the caller of the pipeline), or NULL */
+    struct vsr_journal *journal;
     /* --join: the parts to put together into output, in order (input is NULL) */
     const char *const *join_parts;
     int join_count;

@@ -20,6 +20,8 @@ typedef struct vsr_output_format {
 /* "prores", "ffv1", "dnxhr". */
 enum vsr_codec vsr_codec_from_name(const char *name);
 const char *vsr_codec_name(enum vsr_codec codec);
+/* The codec's own container: ".mov" for prores, ".mkv" for ffv1, ".mxf" for dnxhr. */
+const char *vsr_codec_extension(enum vsr_codec codec);
 /* .mov -> prores, .mkv -> ffv1, .mxf -> dnxhr; NONE for other extensions. */
 enum vsr_codec vsr_codec_for_path(const char *path);
 /*

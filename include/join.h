@@ -26,4 +26,11 @@ typedef struct vsr_join_stats {
 int vsr_join(const char *output, const char *const *parts, int count, int overwrite,
              vsr_join_stats *stats, vsr_err *err);
 
+/*
+ * vsr_join, taking only the first max_frames[k] video frames of part k (0: all of it): a
+ * partial file continued from one of its chunk borders holds more frames than are kept.
+ */
+int vsr_join_trimmed(const char *output, const char *const *parts, const int64_t *max_frames,
+                     int count, int overwrite, vsr_join_stats *stats, vsr_err *err);
+
 #endif

@@ -25,4 +25,14 @@ int vsr_output_folder_check(const char *path, vsr_err *err);
 /* The file's metadata and chapters from `in` into `out`, before its header; an AVERROR. */
 int vsr_output_copy_global(AVFormatContext *out, const AVFormatContext *in);
 
+/*
+ * Muxer options for a video file of vsrup or of a join. MOV: the movie's time (edit lists)
+ * is counted in the video track's own ticks, not in milliseconds, so a file that starts late
+ * (a --keep-timestamps segment, the rest of a resumed run) reads back at its exact times and
+ * the writer and the joiner place the first frame alike. The muxer doubles a time base below
+ * 10000 ticks a second; so is it done here.
+ */
+void vsr_output_muxer_options(const AVFormatContext *out, const AVStream *video,
+                              AVDictionary **options);
+
 #endif

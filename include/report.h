@@ -3,6 +3,7 @@
 #define VSR_REPORT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "chunk_fit.h"
 #include "engine.h"
@@ -55,5 +56,8 @@ void vsr_report_print(const vsr_report *report);
 /* Returns VSR_OK, or VSR_ERROR with a message naming the file. */
 int vsr_report_write_json(const vsr_report *report, const char *path, vsr_err *err);
 int vsr_report_write_join_json(const vsr_join_report *report, const char *path, vsr_err *err);
+
+/* s as a JSON string, quoted and escaped (NULL: ""). */
+void vsr_report_json_string(FILE *f, const char *s);
 
 #endif

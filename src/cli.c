@@ -39,6 +39,7 @@ enum {
     OPT_MEMORY_LIMIT,
     OPT_KEEP_TIMESTAMPS,
     OPT_JOIN,
+    OPT_RESUME,
 };
 
 static const struct option long_options[] = {
@@ -68,6 +69,7 @@ static const struct option long_options[] = {
     {"memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT},
     {"keep-timestamps", no_argument, NULL, OPT_KEEP_TIMESTAMPS},
     {"join", no_argument, NULL, OPT_JOIN},
+    {"resume", no_argument, NULL, OPT_RESUME},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -76,6 +78,7 @@ static const struct option long_options[] = {
 void vsr_cli_usage(void)
 {
     fputs("Usage: vsrup -i INPUT -o OUTPUT [options]\n"
+          "       vsrup -i FOLDER|FILE [-i ...] -o FOLDER [options]   (batch)\n"
           "       vsrup --join -o OUTPUT PART... [-y] [-q] [--json FILE]\n"
           "Upscale a video with a super-resolution model (BasicVSR++ by default) and encode it\n"
           "to ProRes, FFV1 or DNxHR, keeping audio, subtitles, timing and colour.\n"
@@ -84,7 +87,13 @@ void vsr_cli_usage(void)
           "  -i, --input FILE        any SDR video FFmpeg can read (HDR and BT.2020 are\n"
           "                          refused: the output is tagged BT.709)\n"
           "  -o, --output FILE       .mov (ProRes), .mkv (FFV1) or .mxf (DNxHR)\n"
-          "  -y, --overwrite         replace OUTPUT if it exists\n"
+          "                          a folder: a batch of every video of the -i folders and\n"
+          "                          files, in name order, each as STEM.mov (or the -c codec's\n"
+          "                          extension); finished ones skipped, partial ones resumed\n"
+          "  -y, --overwrite         replace OUTPUT if it exists (and start over)\n"
+          "      --resume            continue OUTPUT's partial file, left by a stopped run of\n"
+          "                          the same command, from its last complete chunk (starts\n"
+          "                          from the beginning when there is none)\n"
           "      --start N           skip the first N decoded frames\n"
           "      --frames N          process at most N frames\n"
           "      --keep-timestamps   keep the input's timestamps for a --start range (a\n"
@@ -268,7 +277,8 @@ static int check_json(const vsr_job *job, vsr_err *err)
         return VSR_ERROR;
     }
     struct stat st;
-    if (!job->overwrite && stat(json, &st) == 0) {
+    /* --resume repeats a command, --json included: its report is replaced */
+    if (!job->overwrite && !job->resume && stat(json, &st) == 0) {
         vsr_err_set(err, "%s: already exists (use -y to overwrite the report)", json);
         return VSR_ERROR;
     }
@@ -291,7 +301,12 @@ static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
     }
     switch (opt) {
     case 'i':
-        job->input = arg;
+        if (job->nb_inputs == VSR_CLI_MAX_INPUTS) {
+            vsr_err_set(err, "too many -i (at most %d; give a folder)", VSR_CLI_MAX_INPUTS);
+            return VSR_ERROR;
+        }
+        job->inputs[job->nb_inputs++] = arg;
+        job->input = job->inputs[0];
         return VSR_OK;
     case 'o':
         job->output = arg;
@@ -363,6 +378,9 @@ static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
     case OPT_KEEP_TIMESTAMPS:
         job->keep_timestamps = 1;
         return VSR_OK;
+    case OPT_RESUME:
+        job->resume = 1;
+        return VSR_OK;
     case OPT_JOIN:
         job->join_count = -1; /* the parts are the arguments left after the options */
         return VSR_OK;
@@ -371,11 +389,59 @@ static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
     return VSR_ERROR;
 }
 
+/* Without -m: the default model, or a message saying how to get one. */
+static int validate_model(vsr_job *job, vsr_err *err)
+{
+    if (vsr_locate_default_model(job->default_model, sizeof(job->default_model), err) < 0) {
+        char reason[sizeof(err->msg)];
+        snprintf(reason, sizeof(reason), "%s", err->msg);
+        vsr_err_set(err, "no -m MODEL given: %s (or -m lanczos for a plain resize)", reason);
+        return VSR_ERROR;
+    }
+    job->model = job->default_model;
+    return VSR_OK;
+}
+
+static int is_folder(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Batch: the output folder exists; the format comes from -c (default ProRes in .mov). */
+static int validate_batch(vsr_job *job, vsr_err *err)
+{
+    if (!is_folder(job->output)) {
+        vsr_err_set(err, "%s: a batch (several -i, or a folder) writes into a folder: create it",
+                    job->output);
+        return VSR_ERROR;
+    }
+    if (job->start_frame || job->max_frames || job->keep_timestamps) {
+        vsr_err_set(err, "--start, --frames and --keep-timestamps are for one input, not a batch");
+        return VSR_ERROR;
+    }
+    if (job->json_path && is_folder(job->json_path)) {
+        vsr_err_set(err, "%s: --json names a folder", job->json_path);
+        return VSR_ERROR;
+    }
+    job->batch = 1;
+    job->resume = 1; /* partial outputs of an earlier batch are continued */
+    enum vsr_codec codec = job->codec ? job->codec : VSR_CODEC_PRORES;
+    char name[32];
+    snprintf(name, sizeof(name), "batch%s", vsr_codec_extension(codec));
+    return vsr_output_format_resolve(name, codec, job->profile, job->pix_fmt, &job->format, err);
+}
+
 static int validate(vsr_job *job, vsr_err *err)
 {
     if (!job->input || !job->output) {
         vsr_err_set(err, "both -i INPUT and -o OUTPUT are required (see vsrup --help)");
         return VSR_ERROR;
+    }
+    if (job->nb_inputs > 1 || is_folder(job->input) || is_folder(job->output)) {
+        if (validate_batch(job, err) < 0 || check_json(job, err) < 0)
+            return VSR_ERROR;
+        return job->model ? VSR_OK : validate_model(job, err);
     }
     if (vsr_output_same_file(job->input, job->output)) {
         vsr_err_set(err, "%s: the output would overwrite the input", job->output);
@@ -384,7 +450,7 @@ static int validate(vsr_job *job, vsr_err *err)
     if (is_partial_of(job->input, job->output)) {
         vsr_err_set(err,
                     "%s: is where -o %s is written until it is complete, so it cannot be the "
-                    "input (to resume it, see README \"Resuming a stopped run\")",
+                    "input (to continue it, run the same command with --resume)",
                     job->input, job->output);
         return VSR_ERROR;
     }
@@ -398,6 +464,11 @@ static int validate(vsr_job *job, vsr_err *err)
                     job->output);
         return VSR_ERROR;
     }
+    if (job->resume && job->start_frame > 0 && !job->keep_timestamps) {
+        vsr_err_set(err, "--resume of a --start range needs --keep-timestamps (in the first run "
+                         "too): the rest is joined by its timestamps");
+        return VSR_ERROR;
+    }
     if (job->keep_timestamps && is_mxf(job->output)) {
         vsr_err_set(err,
                     "%s: MXF cannot keep a segment's timestamps (--keep-timestamps); write "
@@ -405,15 +476,8 @@ static int validate(vsr_job *job, vsr_err *err)
                     job->output);
         return VSR_ERROR;
     }
-    if (!job->model) {
-        if (vsr_locate_default_model(job->default_model, sizeof(job->default_model), err) < 0) {
-            char reason[sizeof(err->msg)];
-            snprintf(reason, sizeof(reason), "%s", err->msg);
-            vsr_err_set(err, "no -m MODEL given: %s (or -m lanczos for a plain resize)", reason);
-            return VSR_ERROR;
-        }
-        job->model = job->default_model;
-    }
+    if (!job->model && validate_model(job, err) < 0)
+        return VSR_ERROR;
     return vsr_output_format_resolve(job->output, codec, job->profile, job->pix_fmt, &job->format,
                                      err);
 }

@@ -101,6 +101,12 @@ static const char *path_extension(const char *path)
     return dot && (!slash || dot > slash) ? dot : "";
 }
 
+const char *vsr_codec_extension(enum vsr_codec codec)
+{
+    const codec_entry *c = codec_lookup(codec);
+    return c ? c->extension : NULL;
+}
+
 enum vsr_codec vsr_codec_for_path(const char *path)
 {
     const char *ext = path_extension(path);

@@ -121,7 +121,11 @@ static int setup_output(joiner *j, AVFormatContext *in, const char *path, vsr_er
             break;
         ost->codecpar->codec_tag = codec_tag(j->out->oformat, ist->codecpar);
         ost->time_base = ist->time_base;
-        ost->sample_aspect_ratio = ist->sample_aspect_ratio;
+        ost->avg_frame_rate = ist->avg_frame_rate; /* MKV: each frame's default duration */
+        /* MOV keeps it in the stream, the muxers read the parameters: set both */
+        ost->sample_aspect_ratio = av_guess_sample_aspect_ratio(in, in->streams[i], NULL);
+        if (ist->codecpar->codec_type == AVMEDIA_TYPE_VIDEO)
+            ost->codecpar->sample_aspect_ratio = ost->sample_aspect_ratio;
         ost->disposition = ist->disposition;
         ret = av_dict_copy(&ost->metadata, ist->metadata, 0);
         if (ret >= 0)
@@ -145,7 +149,10 @@ static int setup_output(joiner *j, AVFormatContext *in, const char *path, vsr_er
     if (vsr_temp_file_create(&j->file, j->output, j->parts, j->count, j->overwrite, err) < 0)
         return VSR_ERROR;
     j->out->pb = vsr_temp_file_io(j->file);
-    ret = avformat_write_header(j->out, NULL);
+    AVDictionary *muxer_options = NULL;
+    vsr_output_muxer_options(j->out, j->out->streams[j->video], &muxer_options);
+    ret = avformat_write_header(j->out, &muxer_options);
+    av_dict_free(&muxer_options);
     if (ret < 0) {
         vsr_err_set(err, "%s: the %s muxer refused the streams of %s: %s", j->output,
                     j->out->oformat->name, path, av_err2str(ret));
@@ -183,8 +190,10 @@ static int check_joint(joiner *j, const AVPacket *pkt, const char *path, vsr_err
     return VSR_OK;
 }
 
-static int copy_part(joiner *j, AVFormatContext *in, const char *path, vsr_err *err)
+static int copy_part(joiner *j, AVFormatContext *in, const char *path, int64_t max_frames,
+                     vsr_err *err)
 {
+    int64_t frames = 0;
     AVPacket *pkt = av_packet_alloc();
     if (!pkt) {
         vsr_err_set(err, "out of memory");
@@ -207,6 +216,10 @@ static int copy_part(joiner *j, AVFormatContext *in, const char *path, vsr_err *
         }
         if (pkt->dts != AV_NOPTS_VALUE)
             j->last_dts[i] = pkt->dts;
+        if (i == j->video && max_frames && frames++ >= max_frames) {
+            av_packet_unref(pkt); /* past the frames kept of this part */
+            continue;
+        }
         if (i == j->video) {
             if (first_video && j->stats->video_frames && check_joint(j, pkt, path, err) < 0) {
                 av_packet_unref(pkt);
@@ -248,6 +261,12 @@ static int finish(joiner *j, vsr_err *err)
 int vsr_join(const char *output, const char *const *parts, int count, int overwrite,
              vsr_join_stats *stats, vsr_err *err)
 {
+    return vsr_join_trimmed(output, parts, NULL, count, overwrite, stats, err);
+}
+
+int vsr_join_trimmed(const char *output, const char *const *parts, const int64_t *max_frames,
+                     int count, int overwrite, vsr_join_stats *stats, vsr_err *err)
+{
     *stats = (vsr_join_stats){.parts = count};
     if (vsr_output_check_new(output, overwrite, err) < 0 ||
         vsr_output_folder_check(output, err) < 0)
@@ -259,14 +278,14 @@ int vsr_join(const char *output, const char *const *parts, int count, int overwr
     if (ret == VSR_OK)
         ret = setup_output(&j, first, parts[0], err);
     if (ret == VSR_OK)
-        ret = copy_part(&j, first, parts[0], err);
+        ret = copy_part(&j, first, parts[0], max_frames ? max_frames[0] : 0, err);
     for (int k = 1; ret == VSR_OK && k < count; k++) {
         AVFormatContext *part = NULL;
         ret = open_part(parts[k], &part, err);
         if (ret == VSR_OK)
             ret = check_part(first, parts[0], part, parts[k], err);
         if (ret == VSR_OK)
-            ret = copy_part(&j, part, parts[k], err);
+            ret = copy_part(&j, part, parts[k], max_frames ? max_frames[k] : 0, err);
         avformat_close_input(&part);
     }
     if (ret == VSR_OK) {

@@ -7,11 +7,13 @@
 
 #include <libavutil/log.h>
 
+#include "batch.h"
 #include "cli.h"
 #include "join.h"
 #include "log.h"
 #include "pipeline.h"
 #include "report.h"
+#include "resume.h"
 
 static vsr_run_signal run_signal;
 static volatile sig_atomic_t quiet;
@@ -119,9 +121,15 @@ int main(int argc, char **argv)
         return join(&job);
     quiet = job.quiet;
     install_signal_handlers();
+    if (job.batch)
+        return vsr_batch_run(&job, &run_signal);
 
     static vsr_report report;
-    int exit_code = vsr_pipeline_run(&job, &run_signal, &report);
+    int exit_code = vsr_resume_run(&job, &run_signal, &report);
+    if (exit_code == VSR_EXIT_USAGE) { /* the partial file belongs to another command */
+        vsr_log(VSR_LOG_ERROR, "%s", report.error);
+        return exit_code;
+    }
     if (exit_code == VSR_EXIT_FAILURE)
         vsr_log(VSR_LOG_ERROR, "%s", report.error);
     else if (exit_code == VSR_EXIT_INTERRUPTED)

@@ -103,3 +103,15 @@ int vsr_output_copy_global(AVFormatContext *out, const AVFormatContext *in)
     }
     return ret;
 }
+
+void vsr_output_muxer_options(const AVFormatContext *out, const AVStream *video,
+                              AVDictionary **options)
+{
+    if (strcmp(out->oformat->name, "mov") || video->time_base.den <= 0)
+        return;
+    int64_t scale = video->time_base.den;
+    while (scale < 10000)
+        scale *= 2;
+    if (scale <= INT32_MAX)
+        av_dict_set_int(options, "movie_timescale", scale, 0);
+}

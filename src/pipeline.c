@@ -24,6 +24,7 @@
 #include "colour.h"
 #include "device_share.h"
 #include "input_check.h"
+#include "journal.h"
 #include "log.h"
 #include "output_file.h"
 #include "plan.h"
@@ -100,7 +101,8 @@ typedef struct run_state {
     int64_t range_begin, range_end;
     int eof;
     vsr_progress progress;
-    double start; /* of the work, for the busy fractions */
+    double start;         /* of the work, for the busy fractions */
+    vsr_journal *journal; /* the job's, until a write fails */
     vsr_err err;
 } run_state;
 
@@ -414,6 +416,16 @@ static void show_progress(run_state *s)
     vsr_progress_update(&s->progress, ws.frames, vsr_stage_names[busiest]);
 }
 
+/* A journal that cannot be written costs only the chance to resume: warn once. */
+static void journal_border(run_state *s, int64_t frames)
+{
+    vsr_err err;
+    if (s->journal && vsr_journal_border(s->journal, frames, &err) < 0) {
+        vsr_log(VSR_LOG_WARN, "%s (--resume will start over)", err.msg);
+        s->journal = NULL;
+    }
+}
+
 /*
  * Plans chunks as frames arrive and keeps the engine fed: up to s->max_in_flight chunks
  * submitted, the oldest collected when that many are or nothing more can be planned.
@@ -442,6 +454,7 @@ static int schedule(run_state *s, int chunk, int overlap)
             if (ret < 0)
                 return VSR_ERROR;
             drop_read_frames(s, keep, overlap);
+            journal_border(s, done.chunk.keep_end - s->range_begin);
             show_progress(s);
             continue;
         }
@@ -766,6 +779,12 @@ int vsr_pipeline_run(const vsr_job *job, vsr_run_signal *sig, vsr_report *report
     if (open_writer(job, rc.reader, &s.engine->info, report->chunk, &s.writer, &s.err) < 0)
         goto done;
 
+    vsr_err jerr;
+    s.journal = job->journal;
+    if (s.journal && vsr_journal_start(s.journal, report->chunk, report->overlap, &jerr) < 0) {
+        vsr_log(VSR_LOG_WARN, "%s (--resume will start over)", jerr.msg);
+        s.journal = NULL;
+    }
     rc.writer = s.writer;
     rc.w = info->width;
     rc.h = info->height;

@@ -73,7 +73,7 @@ void vsr_report_print(const vsr_report *r)
                 (long long)r->frames_out);
 }
 
-static void json_string(FILE *f, const char *s)
+void vsr_report_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; s && *s; s++) {
@@ -91,7 +91,7 @@ static void json_string(FILE *f, const char *s)
 static void json_field_string(FILE *f, const char *key, const char *value)
 {
     fprintf(f, "  \"%s\": ", key);
-    json_string(f, value);
+    vsr_report_json_string(f, value);
     fputs(",\n", f);
 }
 
@@ -185,7 +185,7 @@ int vsr_report_write_join_json(const vsr_join_report *r, const char *path, vsr_e
     fputs("  \"parts\": [", f);
     for (int i = 0; i < r->stats.parts; i++) {
         fputs(i ? ", " : "", f);
-        json_string(f, r->parts[i]);
+        vsr_report_json_string(f, r->parts[i]);
     }
     fprintf(f, "],\n  \"video_frames\": %lld,\n  \"streams\": %d,\n  \"gaps\": %d,\n",
             (long long)r->stats.video_frames, r->stats.streams, r->stats.gaps);

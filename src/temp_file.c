@@ -72,9 +72,8 @@ static void set_busy(vsr_err *err, const char *name, pid_t pid)
 static void set_exists(vsr_err *err, const char *name)
 {
     vsr_err_set(err,
-                "%s: a partial output of an earlier run: resume it with --start N "
-                "--keep-timestamps and --join (README, \"Resuming a stopped run\"), or pass -y "
-                "to start over",
+                "%s: a partial output of an earlier run: continue it with --resume (the same "
+                "command), or pass -y to start over",
                 name);
 }
 

@@ -413,7 +413,10 @@ int vsr_writer_open(vsr_writer **out, const vsr_writer_options *options, vsr_err
         return VSR_ERROR;
     }
     w->output->pb = vsr_temp_file_io(w->file);
-    ret = avformat_write_header(w->output, NULL);
+    AVDictionary *muxer_options = NULL;
+    vsr_output_muxer_options(w->output, w->video, &muxer_options);
+    ret = avformat_write_header(w->output, &muxer_options);
+    av_dict_free(&muxer_options);
     if (ret < 0) {
         vsr_err_set(err, "%s: the %s muxer refused the streams: %s", w->final_path,
                     w->output->oformat->name, av_err2str(ret));

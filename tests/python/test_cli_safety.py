@@ -122,8 +122,12 @@ def test_existing_partial_is_kept(tmp_path):
     partial.write_bytes(b"earlier work")
     line = fails(1, "-i", MEGAMIND, "-o", out, "-m", "lanczos", "--frames", 2)
     assert str(partial) in line
-    for hint in ("--start N --keep-timestamps", "--join", "-y to start over"):
+    for hint in ("continue it with --resume", "-y to start over"):
         assert hint in line
+    assert partial.read_bytes() == b"earlier work" and not out.exists()
+    # --resume cannot tell which command wrote a partial file without a journal
+    line = fails(2, "-i", MEGAMIND, "-o", out, "-m", "lanczos", "--frames", 2, "--resume")
+    assert "o.partial.mov.vsrup: cannot read the journal" in line
     assert partial.read_bytes() == b"earlier work" and not out.exists()
     vsrup("-i", MEGAMIND, "-o", out, "-m", "lanczos", "--frames", 2, "-y", "-q")
     assert count_frames(out) == 2 and not partial.exists()

@@ -1,0 +1,163 @@
+"""--resume: a run stopped by SIGINT, SIGTERM or SIGKILL, then the same command with
+--resume, gives the file an uninterrupted run gives: the same video packets, byte for byte,
+at the same times, and the same audio. A partial file of other options is refused."""
+import hashlib
+import signal
+import subprocess
+import time
+
+import pytest
+
+from vsrtest import MEDIA, VSRUP, duration, ffmpeg, ffprobe, frame_times, vsrup
+
+MEGAMIND = MEDIA / "Megamind.avi"
+FRAMES = 48
+# Deterministic engines, slow enough to be stopped mid-run: lanczos on the whole picture
+# with one encoder, the temporal sim (40 ms a frame) on a quarter of it, which is quicker.
+ENGINES = {"lanczos": ["-m", "lanczos", "-t", "1"], "temporal": ["-m", "sim:40,temporal"]}
+SMALL = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_clip(tmp_path_factory):
+    global SMALL
+    SMALL = tmp_path_factory.mktemp("clip") / "small.mkv"
+    ffmpeg("-i", MEGAMIND, "-fps_mode", "passthrough", "-frames:v", 60, "-vf", "scale=360:264",
+           "-c:v", "ffv1", "-c:a", "copy", SMALL)
+
+
+def options(engine):
+    source = MEGAMIND if engine == "lanczos" else SMALL
+    return ["-i", source, *ENGINES[engine], "-s", 2, "--chunk", 8, "--overlap", 2,
+            "--frames", FRAMES]
+
+
+def video_packets(path):
+    """(pts, dts, duration, size, md5) of every video packet, from ffmpeg's framemd5."""
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy",
+                          "-f", "framemd5", "-"], capture_output=True, text=True,
+                         check=True).stdout
+    return [line.split(",")[1:] for line in out.splitlines() if not line.startswith("#")]
+
+
+def borders(journal):
+    lines = journal.read_text().splitlines() if journal.exists() else []
+    return [int(l.split()[1]) for l in lines if l.startswith("done ")]
+
+
+def stop_mid_run(out, opts, signo, min_size=0):
+    """Starts vsrup, waits until a third of the frames passed a chunk border (and the partial
+    file holds min_size bytes), then sends signo."""
+    partial = out.with_name(out.stem + ".partial" + out.suffix)
+    journal = partial.with_name(partial.name + ".vsrup")
+    proc = subprocess.Popen([VSRUP, "-o", out, *map(str, opts)], stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.time() + 300
+    while not (borders(journal) and borders(journal)[-1] >= FRAMES // 3 and
+               partial.stat().st_size >= min_size):
+        assert proc.poll() is None and time.time() < deadline, "the run ended before the signal"
+        time.sleep(0.02)
+    proc.send_signal(signo)
+    code = proc.wait(timeout=300)
+    assert code == (-signal.SIGKILL if signo == signal.SIGKILL else 130), proc.stderr.read()
+    assert partial.exists() and journal.exists() and not out.exists()
+    return partial, journal
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """Uninterrupted runs, per engine and container."""
+    folder = tmp_path_factory.mktemp("reference")
+    made = {}
+
+    def get(engine, ext):
+        if (engine, ext) not in made:
+            path = folder / f"{engine}{ext}"
+            vsrup("-o", path, *options(engine))
+            made[engine, ext] = path
+        return made[engine, ext]
+    return get
+
+
+def assert_same(got, want):
+    assert video_packets(got) == video_packets(want)
+    assert len(video_packets(got)) == FRAMES
+    assert frame_times(got) == frame_times(want)
+    kinds = [s["codec_type"] for s in ffprobe(got, "-show_streams")["streams"]]
+    assert "audio" in kinds
+    assert duration(got, "audio") == pytest.approx(duration(want, "audio"), abs=0.002)
+
+
+@pytest.mark.parametrize("engine,signo", [("lanczos", signal.SIGINT),
+                                          ("temporal", signal.SIGINT),
+                                          ("temporal", signal.SIGTERM)])
+def test_stopped_run_resumes_to_the_same_file(tmp_path, reference, engine, signo):
+    out = tmp_path / "film.mov"
+    partial, journal = stop_mid_run(out, options(engine), signo)
+    proc = vsrup("-o", out, *options(engine), "--resume")
+    assert "resuming after frame" in proc.stderr  # continued, not started over
+    assert_same(out, reference(engine, ".mov"))
+    assert not partial.exists() and not journal.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["film.mov"]
+
+
+@pytest.mark.parametrize("engine,ext", [("temporal", ".mkv"), ("lanczos", ".mov")])
+def test_killed_run_resumes_to_the_same_file(tmp_path, reference, engine, ext):
+    """SIGKILL: no trailer. Matroska reads back up to the last whole cluster, so the run goes
+    on from there; a MOV without its index holds nothing readable, so the run starts over."""
+    out = tmp_path / f"film{ext}"
+    stop_mid_run(out, options(engine), signal.SIGKILL, min_size=2_000_000)
+    proc = vsrup("-o", out, *options(engine), "--resume")
+    if ext == ".mkv":
+        assert "resuming after frame" in proc.stderr
+    else:
+        assert "starting over" in proc.stderr
+    assert_same(out, reference(engine, ext))
+
+
+def test_resume_stopped_twice(tmp_path, reference):
+    """The rest stopped too goes back into the partial file, and a third run finishes."""
+    out = tmp_path / "film.mov"
+    opts = options("temporal")
+    stop_mid_run(out, opts, signal.SIGTERM)
+    partial, journal = out.with_name("film.partial.mov"), out.with_name("film.partial.mov.vsrup")
+    first = max(borders(journal))
+    proc = subprocess.Popen([VSRUP, "-o", out, *map(str, opts), "--resume"],
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while max(borders(journal)) < first + 8:
+        assert proc.poll() is None and time.time() < deadline, "the run ended before the signal"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=300) == 130
+    assert partial.exists() and not out.exists()
+    proc = vsrup("-o", out, *opts, "--resume")
+    assert "resuming after frame" in proc.stderr
+    assert_same(out, reference("temporal", ".mov"))
+
+
+def test_partial_of_other_options_is_refused(tmp_path):
+    out = tmp_path / "film.mov"
+    partial, journal = stop_mid_run(out, options("temporal"), signal.SIGINT)
+    before = hashlib.md5(partial.read_bytes()).hexdigest()
+    for change in (["--chunk", 16], ["-s", 3], ["--profile", "lt"], ["--no-audio"]):
+        opts = options("temporal")
+        if change[0] in opts:
+            i = opts.index(change[0])
+            opts[i:i + 2] = change
+        else:
+            opts += change
+        proc = vsrup("-o", out, *opts, "--resume", check=False)
+        assert proc.returncode == 2, proc.stderr
+        assert "film.partial.mov.vsrup: written with another" in proc.stderr
+    # without --resume the partial file is kept and the message says how to continue it
+    proc = vsrup("-o", out, *options("temporal"), check=False)
+    assert proc.returncode == 1 and "--resume" in proc.stderr
+    assert hashlib.md5(partial.read_bytes()).hexdigest() == before and journal.exists()
+
+
+def test_resume_without_partial_runs_from_the_start(tmp_path, reference):
+    out = tmp_path / "film.mov"
+    vsrup("-o", out, *options("temporal"), "--resume")
+    assert_same(out, reference("temporal", ".mov"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["film.mov"]
