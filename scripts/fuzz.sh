@@ -2,6 +2,8 @@
 # Builds tests/fuzz/fuzz_decode with clang (libFuzzer, ASan, UBSan) in build-fuzz/ and runs it
 # for SECONDS (default 60) from a seed corpus of the test clips' first kilobytes.
 # Usage: scripts/fuzz.sh [SECONDS]   (docs/FUZZING.md)
+#   VSR_FUZZ_RUNS=N scripts/fuzz.sh   N inputs from seed 1 instead: the same inputs on every
+#                                     machine (what scripts/test.sh runs)
 set -eu
 seconds=${1:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,5 +27,11 @@ for seed in mkv:ffv1 mov:prores_ks ts:mpeg2video mp4:mpeg4; do
             -c:v "${seed#*:}" -y "$corpus/seed.$ext"
 done
 
-"$build/fuzz_decode" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+if [ -n "${VSR_FUZZ_RUNS:-}" ]; then
+    limit="-runs=$VSR_FUZZ_RUNS -seed=1"
+else
+    limit="-max_total_time=$seconds"
+fi
+# shellcheck disable=SC2086
+"$build/fuzz_decode" $limit -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -artifact_prefix="$build/crashes/" "$corpus"
