@@ -185,7 +185,7 @@ check_tree() { # header_dir -> 0 clean, 1 otherwise
     [ -f "$dir/libavcodec/version.h" ] || { echo "$dir: no libavcodec/version.h" >&2; return 1; }
     echo "== $dir: $(version_of "$dir")"
     log=$(mktemp)
-    for file in src/*.c tests/unit/*.c; do
+    for file in $(find src tests/unit -name "*.c" | sort); do
         if cc -std=c11 -fsyntax-only -H -Wall -Wextra -Werror=implicit-function-declaration \
             -Werror=incompatible-pointer-types -D_DEFAULT_SOURCE -DVSR_VERSION="\"check\"" \
             -I include -I tests/unit -I "$dir" "$file" >"$log" 2>&1; then :; fi

@@ -36,7 +36,7 @@ sha_prefix=$(echo "$file" | sed -n 's/.*-\([0-9a-f]\{8\}\)\.pth$/\1/p')
 [ -n "$sha_prefix" ] || die "cannot read the sha256 prefix from '$file' (expected NAME-xxxxxxxx.pth)"
 cache=${VSRUP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vsrup}
 ckpt=$cache/$file
-[ -n "$output" ] || output=$cache/basicvsrpp-reds4.pt # vsrup's default model (src/locate.c)
+[ -n "$output" ] || output=$cache/basicvsrpp-reds4.pt # vsrup's default model (src/cli/locate.c)
 
 mkdir -p "$cache" || die "cannot create the cache folder $cache"
 if [ ! -f "$ckpt" ]; then

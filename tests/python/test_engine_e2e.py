@@ -70,7 +70,7 @@ def read_rgb(path):
 
 
 def plan(frames, cuts, chunk, overlap):
-    """Our own statement of DESIGN.md's chunk plan, independent of src/plan.c."""
+    """Our own statement of DESIGN.md's chunk plan, independent of src/plan/plan.c."""
     borders = [0] + [c for c in cuts if 0 < c < frames] + [frames]
     for begin, end in zip(borders, borders[1:]):
         for keep in range(begin, end, chunk):

@@ -1,7 +1,7 @@
 /*
  * Refusals and warnings for input vsrup would otherwise mislabel (include/input_check.h).
  *
- * The writer tags every output BT.709 SDR progressive (src/writer.c set_colour) and the
+ * The writer tags every output BT.709 SDR progressive (src/output/writer.c set_colour) and the
  * colour reader knows no transfer function, so PQ/HLG or BT.2020 code values would come
  * out unchanged under a BT.709 label and their mastering metadata would be dropped.
  */
