@@ -209,9 +209,12 @@ static int copy_part(joiner *j, AVFormatContext *in, const char *path, int64_t m
         }
         av_packet_rescale_ts(pkt, in->streams[i]->time_base, j->out->streams[i]->time_base);
         pkt->pos = -1;
+        /* An earlier part has it already: a stopped run's partial file has audio past its
+         * last frame. Within half a packet, as a part's start is stored rounded (a .mov edit
+         * list) and the same packet can come back a tick later. */
         if (i != j->video && pkt->dts != AV_NOPTS_VALUE && j->before_part[i] != AV_NOPTS_VALUE &&
-            pkt->dts <= j->before_part[i]) {
-            av_packet_unref(pkt); /* an earlier part has it already */
+            pkt->dts < j->before_part[i] + FFMAX(pkt->duration / 2, 1)) {
+            av_packet_unref(pkt);
             continue;
         }
         if (pkt->dts != AV_NOPTS_VALUE)
