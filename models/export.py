@@ -4,8 +4,8 @@ DESIGN.md): torch.jit.script, never trace, with a 'vsrup.json' extra file.
 The generic part (apply_precision, save_scripted) serves every architecture;
 main() exports BasicVSR++:
 
-  /usr/bin/python3 models/export.py --checkpoint CKPT --output MODEL.pt [--precision fp16]
-  /usr/bin/python3 models/export.py --random-init --seed 1 --mid-channels 16 \\
+  .venv/bin/python models/export.py --checkpoint CKPT --output MODEL.pt [--precision fp16]
+  .venv/bin/python models/export.py --random-init --seed 1 --mid-channels 16 \\
       --num-blocks 2 --output tiny.pt
 """
 

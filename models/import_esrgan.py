@@ -1,8 +1,8 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Import an UpscalerJS ESRGAN model (TensorFlow.js layers-model JSON + binary weight shards)
 as a vsrup TorchScript model.
 
-    /usr/bin/python3 models/import_esrgan.py \\
+    .venv/bin/python models/import_esrgan.py \\
         models/node_modules/@upscalerjs/esrgan-slim/models/x4/model.json \\
         models/out/esrgan-slim-x4.pt
 

@@ -1,7 +1,7 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PSNR and SSIM of x4 models against bicubic x4 on real clips downscaled 4x.
 
-    /usr/bin/python3 scripts/quality.py [--frames 10] [--model M.pt ...] CLIP...
+    .venv/bin/python scripts/quality.py [--frames 10] [--model M.pt ...] CLIP...
 
 Each clip gives --frames frames spread evenly over its decoded length (ffmpeg CLI, rgb24).
 A frame, cropped to a multiple of 4, is the ground truth; it is downscaled 4x with bicubic
