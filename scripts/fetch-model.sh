@@ -8,8 +8,8 @@
 # the model goes there as basicvsrpp-reds4.pt unless --output says otherwise: vsrup runs that
 # file when -m is not given.
 # The expected sha256 prefix is the 8 hex digits before '.pth' in the file name
-# (OpenMMLab's publish convention). Python: $VSR_PYTHON, else the first of
-# python3 and /usr/bin/python3 that has torch.
+# (OpenMMLab's publish convention). Python: $VSR_PYTHON, else the project's .venv
+# (scripts/setup-python.sh makes it).
 set -eu
 
 url=https://download.openmmlab.com/mmediting/restorers/basicvsr_plusplus/basicvsr_plusplus_c64n7_8x1_600k_reds4_20210217-db622b2f.pth
@@ -64,14 +64,9 @@ fi
 
 py=${VSR_PYTHON:-}
 if [ -z "$py" ]; then
-    for candidate in python3 /usr/bin/python3; do
-        if "$candidate" -c 'import torch' >/dev/null 2>&1; then
-            py=$candidate
-            break
-        fi
-    done
+    "$(dirname "$0")/setup-python.sh" || die "cannot make the Python environment (.venv)"
+    py=$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/python
 fi
-[ -n "$py" ] || die "no Python with torch found; set VSR_PYTHON"
 
 # The checksum matched the published one, so the file's pickled metadata is trusted.
 exec "$py" "$(dirname "$0")/../models/export.py" --checkpoint "$ckpt" --output "$output" \
