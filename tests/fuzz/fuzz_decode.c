@@ -105,9 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memory_input in = {data, size, 0};
     AVFormatContext *fmt = avformat_alloc_context();
     uint8_t *buf = av_malloc(IO_BUFFER);
-    AVIOContext *io = buf ? avio_alloc_context(buf, IO_BUFFER, 0, &in, read_memory, NULL,
-                                               seek_memory)
-                          : NULL;
+    AVIOContext *io =
+        buf ? avio_alloc_context(buf, IO_BUFFER, 0, &in, read_memory, NULL, seek_memory) : NULL;
     if (!fmt || !io) {
         av_free(buf);
         avformat_free_context(fmt);
