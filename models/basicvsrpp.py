@@ -24,6 +24,16 @@ from torch import Tensor, nn
 from models import dcn
 
 LRELU_SLOPE = 0.1
+# Low-resolution rows of context a band of the upsampling tail needs on each
+# side to equal the whole-frame result: the 3x3 convolutions at 1x, 2x and 4x
+# (upsample1, upsample2, conv_hr + conv_last) reach 1 + 1/2 + 2/4 rows.
+TAIL_HALO = 2
+# Values per low-resolution pixel of the tail's largest maps: 256 channels at
+# 2x (upsample2's convolution) and 64 channels at 4x (conv_hr).
+TAIL_ELEMENTS_PER_PIXEL = 64 * 16
+# SPyNet's largest live maps at full size: the 8-channel input and the 32- and
+# 64-channel outputs of its first two convolutions.
+SPYNET_ELEMENTS_PER_PIXEL = 8 + 32 + 64
 
 
 def flow_warp(x: Tensor, flow: Tensor, padding_mode: str = "zeros") -> Tensor:
@@ -240,6 +250,11 @@ class BasicVSRPlusPlus(nn.Module):
         self.conv_hr = nn.Conv2d(64, 64, 3, 1, 1)
         self.conv_last = nn.Conv2d(64, 3, 3, 1, 1)
         self.lrelu = nn.LeakyReLU(LRELU_SLOPE)
+        self.band_elements = band_elements
+        # TorchScript reads module attributes, not module-level globals
+        self.tail_halo = TAIL_HALO
+        self.tail_elements_per_pixel = TAIL_ELEMENTS_PER_PIXEL
+        self.spynet_elements_per_pixel = SPYNET_ELEMENTS_PER_PIXEL
 
     def _flows(self, lqs: Tensor) -> List[Tensor]:
         """[backward, forward] flows, each (N, T-1, 2, H, W), float32 or
@@ -250,9 +265,20 @@ class BasicVSRPlusPlus(nn.Module):
             return [empty, empty]
         first = lqs[:, :-1].reshape(-1, c, h, w)
         rest = lqs[:, 1:].reshape(-1, c, h, w)
-        backward = self.spynet(first, rest).view(n, t - 1, 2, h, w)
-        forward = self.spynet(rest, first).view(n, t - 1, 2, h, w)
-        return [backward, forward]
+        # Pairs go through SPyNet in groups, so its full-size maps take a
+        # bounded amount of memory however long the chunk (each pair is
+        # independent: grouping changes no value).
+        pairs = first.shape[0]
+        padded_pixels = ((h + 31) // 32 * 32) * ((w + 31) // 32 * 32)
+        group = max(1, self.band_elements // (self.spynet_elements_per_pixel * padded_pixels))
+        backward: List[Tensor] = []
+        forward: List[Tensor] = []
+        for start in range(0, pairs, group):
+            end = min(start + group, pairs)
+            backward.append(self.spynet(first[start:end], rest[start:end]))
+            forward.append(self.spynet(rest[start:end], first[start:end]))
+        return [torch.cat(backward, dim=0).view(n, t - 1, 2, h, w),
+                torch.cat(forward, dim=0).view(n, t - 1, 2, h, w)]
 
     def _alignment_inputs(self, feat_prop: Tensor, outputs: List[Tensor], feat_current: Tensor,
                           flows: Tensor, idx: int, step: int, backward: bool) -> List[Tensor]:
@@ -274,13 +300,28 @@ class BasicVSRPlusPlus(nn.Module):
         cond = torch.cat([cond_n1, feat_current, cond_n2], dim=1)
         return [torch.cat([feat_prop, feat_n2], dim=1), cond, flow_n1, flow_n2]
 
-    def _upsample_frame(self, lq: Tensor, feats: Tensor) -> Tensor:
-        hr = self.reconstruction(feats)
-        hr = self.lrelu(self.upsample1(hr))
+    def _upsample_tail(self, feat: Tensor) -> Tensor:
+        hr = self.lrelu(self.upsample1(feat))
         hr = self.lrelu(self.upsample2(hr))
         hr = self.lrelu(self.conv_hr(hr))
-        hr = self.conv_last(hr)
-        return hr + F.interpolate(lq, scale_factor=4.0, mode="bilinear", align_corners=False)
+        return self.conv_last(hr)
+
+    def _upsample_frame(self, lq: Tensor, feats: Tensor) -> Tensor:
+        feat = self.reconstruction(feats)
+        n, _, h, w = feat.shape
+        out = F.interpolate(lq, scale_factor=4.0, mode="bilinear", align_corners=False)
+        # The 4x maps of a whole frame take gigabytes (64 channels at 2880x2112
+        # are 1.5 GiB in float32): build the output in bands of rows, each with
+        # TAIL_HALO rows of context, which gives the whole-frame values.
+        rows = max(1, self.band_elements // (n * self.tail_elements_per_pixel * w))
+        for top in range(0, h, rows):
+            bottom = min(top + rows, h)
+            first = max(top - self.tail_halo, 0)
+            last = min(bottom + self.tail_halo, h)
+            band = self._upsample_tail(feat[:, :, first:last])
+            skip = 4 * (top - first)
+            out[:, :, 4 * top:4 * bottom] += band[:, :, skip:skip + 4 * (bottom - top)]
+        return out
 
     def forward(self, lqs: Tensor) -> Tensor:
         n, t, c, h, w = lqs.shape

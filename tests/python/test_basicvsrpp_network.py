@@ -103,3 +103,27 @@ def test_batch_items_are_independent(model, clip):
         first = model(clip[:, :2])
     err = (both[:1] - first).abs().max().item() / first.abs().max().item()
     assert err <= 1e-5
+
+
+def test_bands_and_groups_equal_whole_frames(model, clip):
+    """The upsampling tail built in bands of rows (with TAIL_HALO rows of
+    context) and SPyNet run over groups of pairs give the whole-frame values:
+    the reference applies the layers to whole frames and all pairs at once."""
+    banded = BasicVSRPlusPlus(mid_channels=16, num_blocks=2, band_elements=1).eval()
+    banded.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        feats = torch.randn(1, 5 * 16, H, W)
+        lq = clip[:, 0]
+        hr = model.reconstruction(feats)
+        for layer in (model.upsample1, model.upsample2, model.conv_hr):
+            hr = F.leaky_relu(layer(hr), 0.1)
+        want = model.conv_last(hr) + F.interpolate(lq, scale_factor=4.0, mode="bilinear",
+                                                   align_corners=False)
+        got = banded._upsample_frame(lq, feats)
+        assert torch.allclose(got, want, rtol=0, atol=1e-5)
+
+        first, rest = clip[0, :-1], clip[0, 1:]
+        want_flows = [model.spynet(first, rest), model.spynet(rest, first)]
+        got_flows = banded._flows(clip)
+        for got_flow, want_flow in zip(got_flows, want_flows):
+            assert torch.allclose(got_flow[0], want_flow, rtol=0, atol=1e-5)

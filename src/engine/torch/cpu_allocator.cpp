@@ -74,12 +74,22 @@ void *ReusingCpuAllocator::take(size_t n)
     const size_t size = (n + kHugePage - 1) / kHugePage * kHugePage;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        auto it = free_.find(size);
-        if (it != free_.end()) {
+        /* The smallest kept block that holds the request: its pages are resident already, so
+         * reusing it costs no memory, where mapping anew would add the whole request. Up to
+         * twice the size, so a small tensor does not hold a block a large one needs next. */
+        auto it = free_.lower_bound(size);
+        if (it != free_.end() && it->first <= 2 * size) {
             void *p = it->second.p;
+            in_use_[p] = it->first;
             free_.erase(it);
-            in_use_[p] = size;
             return p;
+        }
+        /* A miss: the kept blocks too small for it are sizes this pass has left behind, and
+         * keeping them would put this request on top of them (3.6 GB instead of 2.3 GB for a
+         * tiny BasicVSR++ chunk at 360x264; glibc's allocator peaks at 1.9 GB, 1.7x slower). */
+        for (it = free_.begin(); it != free_.end() && it->first < size;) {
+            munmap(it->second.p, it->first);
+            it = free_.erase(it);
         }
     }
     void *p = map_huge(size);

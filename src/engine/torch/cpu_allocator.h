@@ -5,6 +5,7 @@
 #include <c10/core/Allocator.h>
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
@@ -21,10 +22,11 @@ namespace vsr_torch
  *
  * While a CPU engine is open, libtorch's CPU allocator (which oneDNN's buffers go through too)
  * is this one: blocks of kBigBlock and up are 2 MiB-aligned transparent huge pages, and a freed
- * block is kept for the next request of the same size, so from the second frame on a forward
- * pass touches no new memory. What a run did not reuse is unmapped when it ends (end_run), so
- * what stays mapped is what the next chunk of the same shape asks for again. Smaller blocks go
- * to c10's own alloc_cpu.
+ * block is kept for the next request it can hold (up to twice its size), so from the second
+ * frame on a forward pass touches no new memory; a request no kept block holds unmaps the
+ * kept blocks smaller than it first (see take()). What a run did not reuse is unmapped when it ends
+ * (end_run), so what stays mapped is what the next chunk of the same shape asks for again. Smaller
+ * blocks go to c10's own alloc_cpu.
  *
  * libtorch keeps the allocator as a raw pointer for the whole process and tensors may be freed
  * at any time, so there is one instance, created on first use and never destroyed.
@@ -59,8 +61,8 @@ class ReusingCpuAllocator final : public c10::Allocator
     void unmap_free_blocks(uint64_t freed_before); /* with mutex_ held */
 
     std::mutex mutex_;
-    std::unordered_map<void *, size_t> in_use_;       /* large blocks handed out, by size */
-    std::unordered_multimap<size_t, FreeBlock> free_; /* large blocks kept, by size */
+    std::unordered_map<void *, size_t> in_use_; /* large blocks handed out, by size */
+    std::multimap<size_t, FreeBlock> free_;     /* large blocks kept, by size */
     uint64_t run_ = 0;
     int users_ = 0;
 };
