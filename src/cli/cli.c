@@ -169,7 +169,7 @@ static void print_version(void)
     puts("TorchScript engine: no (built without libtorch)");
 #endif
     vsr_err err;
-    if (vsr_locate_default_model(path, sizeof(path), &err) == VSR_OK)
+    if (vsr_locate_default_model(path, sizeof(path), vsr_engine_is_builtin, &err) == VSR_OK)
         printf("Default model: %s\n", path);
     else
         printf("Default model: none (%s)\n", err.msg);
@@ -392,7 +392,8 @@ static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
 /* Without -m: the default model, or a message saying how to get one. */
 static int validate_model(vsr_job *job, vsr_err *err)
 {
-    if (vsr_locate_default_model(job->default_model, sizeof(job->default_model), err) < 0) {
+    if (vsr_locate_default_model(job->default_model, sizeof(job->default_model),
+                                 vsr_engine_is_builtin, err) < 0) {
         char reason[sizeof(err->msg)];
         snprintf(reason, sizeof(reason), "%s", err->msg);
         vsr_err_set(err, "no -m MODEL given: %s (or -m lanczos for a plain resize)", reason);
