@@ -22,8 +22,11 @@ int vsr_locate_torch_module(char *path, size_t size);
  * The default model: the VSRUP_MODEL variable (a file or a built-in name), else
  * VSR_DEFAULT_MODEL_NAME in the fetch cache ($VSRUP_CACHE, else $XDG_CACHE_HOME/vsrup, else
  * ~/.cache/vsrup), else in ../share/vsrup from the program. VSR_OK with its path, or
- * VSR_ERROR with err saying what is missing and how to get it.
+ * VSR_ERROR with err saying what is missing and how to get it. is_builtin tells a built-in
+ * name in VSRUP_MODEL from a missing file (the caller passes vsr_engine_is_builtin: the engine
+ * finds its module here, so this side does not depend on the engine).
  */
-int vsr_locate_default_model(char *path, size_t size, vsr_err *err);
+int vsr_locate_default_model(char *path, size_t size, int (*is_builtin)(const char *model),
+                             vsr_err *err);
 
 #endif

@@ -3,7 +3,6 @@
 #define VSR_REPORT_H
 
 #include <stdint.h>
-#include <stdio.h>
 
 #include "chunk_fit.h"
 #include "engine.h"
@@ -57,7 +56,11 @@ void vsr_report_print(const vsr_report *report);
 int vsr_report_write_json(const vsr_report *report, const char *path, vsr_err *err);
 int vsr_report_write_join_json(const vsr_join_report *report, const char *path, vsr_err *err);
 
-/* s as a JSON string, quoted and escaped (NULL: ""). */
-void vsr_report_json_string(FILE *f, const char *s);
+/* Writes doc (json-c) to path, pretty-printed, and releases it. Returns VSR_OK, or VSR_ERROR
+ * with a message naming the file. */
+struct json_object;
+int vsr_report_json_save(struct json_object *doc, const char *path, vsr_err *err);
+/* v as a JSON number with three decimals: the reports' seconds, fps and fractions. */
+struct json_object *vsr_report_json_fixed3(double v);
 
 #endif

@@ -66,18 +66,25 @@ find_python() {
 }
 
 # Debian packages carried in .devcarry/debs (docs/GPU-BENCH.md), unpacked into the build
-# folder: pkg-config when the machine has none, nlohmann-json3-dev (headers only).
+# folder: pkg-config when the machine has none, nlohmann-json3-dev (headers only),
+# libjson-c-dev and libjson-c5 (the --json reports).
 debroot=$build/debroot
 unpack_debs() {
     if ls "$repo"/.devcarry/debs/*.deb >/dev/null 2>&1; then
+        local libdir=$debroot/usr/lib/x86_64-linux-gnu
         for deb in "$repo"/.devcarry/debs/*.deb; do dpkg -x "$deb" "$debroot"; done
+        # the carried .pc files say /usr: point them into the unpacked tree
+        [ ! -d "$libdir/pkgconfig" ] || sed -i "s|=/usr|=$debroot/usr|" "$libdir"/pkgconfig/*.pc
         export PATH=$PATH:$debroot/usr/bin
-        export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$debroot/usr/lib/x86_64-linux-gnu
+        export PKG_CONFIG_PATH=${PKG_CONFIG_PATH:+$PKG_CONFIG_PATH:}$libdir/pkgconfig
+        export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$libdir
     fi
     command -v pkg-config >/dev/null ||
         die "no pkg-config (CMake finds FFmpeg with it): carry pkgconf-bin, pkgconf and libpkgconf3 .debs in .devcarry/debs"
     [ -f /usr/include/nlohmann/json.hpp ] || [ -f "$debroot/usr/include/nlohmann/json.hpp" ] ||
         die "no nlohmann/json.hpp: carry the nlohmann-json3-dev .deb in .devcarry/debs"
+    pkg-config --exists json-c ||
+        die "no json-c: carry the libjson-c-dev and libjson-c5 .debs in .devcarry/debs"
 }
 
 # FFmpeg's libraries and CLI: the machine's own, else one built from carried source.

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <json-c/json.h>
 #include <libavformat/avformat.h>
 
 #include "log.h"
@@ -183,31 +184,20 @@ static void print_summary(const list *l)
 
 static int write_json(const list *l, const char *path, vsr_err *err)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        vsr_err_set(err, "%s: cannot write the JSON report: %s", path, strerror(errno));
-        return VSR_ERROR;
-    }
-    fputs("[\n", f);
+    json_object *records = json_object_new_array_ext(l->count);
     for (int i = 0; i < l->count; i++) {
         const item *it = &l->items[i];
-        fputs("  {\"input\": ", f);
-        vsr_report_json_string(f, it->input);
-        fputs(", \"output\": ", f);
-        vsr_report_json_string(f, it->status == ST_NOT_VIDEO ? NULL : it->output);
-        fputs(", \"status\": ", f);
-        vsr_report_json_string(f, status_names[it->status]);
-        fprintf(f, ", \"frames\": %lld, \"seconds\": %.3f, \"error\": ", (long long)it->frames,
-                it->seconds);
-        vsr_report_json_string(f, it->note);
-        fprintf(f, "}%s\n", i + 1 < l->count ? "," : "");
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "input", json_object_new_string(it->input));
+        json_object_object_add(
+            o, "output", json_object_new_string(it->status == ST_NOT_VIDEO ? "" : it->output));
+        json_object_object_add(o, "status", json_object_new_string(status_names[it->status]));
+        json_object_object_add(o, "frames", json_object_new_int64(it->frames));
+        json_object_object_add(o, "seconds", vsr_report_json_fixed3(it->seconds));
+        json_object_object_add(o, "error", json_object_new_string(it->note));
+        json_object_array_add(records, o);
     }
-    fputs("]\n", f);
-    if (fclose(f) != 0) {
-        vsr_err_set(err, "%s: cannot write the JSON report: %s", path, strerror(errno));
-        return VSR_ERROR;
-    }
-    return VSR_OK;
+    return vsr_report_json_save(records, path, err);
 }
 
 int vsr_batch_run(const vsr_job *job, vsr_run_signal *stop)

@@ -1,4 +1,4 @@
-/* getopt_long front end: every option of vsrup, parsed strictly and validated here. */
+/* getopt_long front end: every option of vsrup from one table, parsed strictly, validated. */
 #include "cli.h"
 
 #include <ctype.h>
@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,133 +22,6 @@
 #include "locate.h"
 #include "output_file.h"
 #include "plan.h"
-
-enum {
-    OPT_PROFILE = 256,
-    OPT_PIX_FMT,
-    OPT_START,
-    OPT_FRAMES,
-    OPT_NO_AUDIO,
-    OPT_NO_SUBTITLES,
-    OPT_JSON,
-    OPT_PRECISION,
-    OPT_CHUNK,
-    OPT_OVERLAP,
-    OPT_SCENE_CUTS,
-    OPT_CUDA_GRAPHS,
-    OPT_COMPUTE_THREADS,
-    OPT_MEMORY_LIMIT,
-    OPT_KEEP_TIMESTAMPS,
-    OPT_JOIN,
-    OPT_RESUME,
-};
-
-static const struct option long_options[] = {
-    {"input", required_argument, NULL, 'i'},
-    {"output", required_argument, NULL, 'o'},
-    {"model", required_argument, NULL, 'm'},
-    {"scale", required_argument, NULL, 's'},
-    {"codec", required_argument, NULL, 'c'},
-    {"profile", required_argument, NULL, OPT_PROFILE},
-    {"pix-fmt", required_argument, NULL, OPT_PIX_FMT},
-    {"overwrite", no_argument, NULL, 'y'},
-    {"start", required_argument, NULL, OPT_START},
-    {"frames", required_argument, NULL, OPT_FRAMES},
-    {"no-audio", no_argument, NULL, OPT_NO_AUDIO},
-    {"no-subtitles", no_argument, NULL, OPT_NO_SUBTITLES},
-    {"threads", required_argument, NULL, 't'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"json", required_argument, NULL, OPT_JSON},
-    {"device", required_argument, NULL, 'd'},
-    {"precision", required_argument, NULL, OPT_PRECISION},
-    {"chunk", required_argument, NULL, OPT_CHUNK},
-    {"overlap", required_argument, NULL, OPT_OVERLAP},
-    {"scene-cuts", required_argument, NULL, OPT_SCENE_CUTS},
-    {"cuda-graphs", no_argument, NULL, OPT_CUDA_GRAPHS},
-    {"compute-threads", required_argument, NULL, OPT_COMPUTE_THREADS},
-    {"memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT},
-    {"keep-timestamps", no_argument, NULL, OPT_KEEP_TIMESTAMPS},
-    {"join", no_argument, NULL, OPT_JOIN},
-    {"resume", no_argument, NULL, OPT_RESUME},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
-};
-
-void vsr_cli_usage(void)
-{
-    fputs("Usage: vsrup -i INPUT -o OUTPUT [options]\n"
-          "       vsrup -i FOLDER|FILE [-i ...] -o FOLDER [options]   (batch)\n"
-          "       vsrup --join -o OUTPUT PART... [-y] [-q] [--json FILE]\n"
-          "Upscale a video with a super-resolution model (BasicVSR++ by default) and encode it\n"
-          "to ProRes, FFV1 or DNxHR, keeping audio, subtitles, timing and colour.\n"
-          "\n"
-          "Input and output:\n"
-          "  -i, --input FILE        any SDR video FFmpeg can read (HDR and BT.2020 are\n"
-          "                          refused: the output is tagged BT.709)\n"
-          "  -o, --output FILE       .mov (ProRes), .mkv (FFV1) or .mxf (DNxHR)\n"
-          "                          a folder: a batch of every video of the -i folders and\n"
-          "                          files, in name order, each as STEM.mov (or the -c codec's\n"
-          "                          extension); finished ones skipped, partial ones resumed\n"
-          "  -y, --overwrite         replace OUTPUT if it exists (and start over)\n"
-          "      --resume            continue OUTPUT's partial file, left by a stopped run of\n"
-          "                          the same command, from its last complete chunk (starts\n"
-          "                          from the beginning when there is none)\n"
-          "      --start N           skip the first N decoded frames\n"
-          "      --frames N          process at most N frames\n"
-          "      --keep-timestamps   keep the input's timestamps for a --start range (a\n"
-          "                          segment for --join) instead of starting at 0\n"
-          "      --join              put segments written with --keep-timestamps together,\n"
-          "                          in order, without re-encoding\n"
-          "      --no-audio          do not copy audio streams\n"
-          "      --no-subtitles      do not copy subtitle streams\n"
-          "\n"
-          "Model:\n"
-          "  -m, --model MODEL       TorchScript file (see models/), or a built-in resize:\n"
-          "                          bicubic, lanczos, or sim:MS, a simulated accelerator\n"
-          "                          taking MS ms a frame (default: $VSRUP_MODEL, else the\n"
-          "                          BasicVSR++ that scripts/fetch-model.sh installs in\n"
-          "                          ~/.cache/vsrup; vsrup --version shows which)\n"
-          "  -s, --scale N           scale factor of the built-in resizes, 1..8 (default 4)\n"
-          "  -d, --device DEV        cpu, cuda or cuda:N (default: cuda if present, else cpu)\n"
-          "      --precision P       auto, fp32 or fp16 (default auto: fp16 on a CUDA device\n"
-          "                          unless the model forbids it, fp32 on the cpu)\n"
-          "      --chunk T           output frames per chunk (default for temporal models: the\n"
-          "                          longest, up to 100, that fits in memory, measured on two\n"
-          "                          probe chunks; per-frame models: 1 on the cpu, 8 on a GPU)\n"
-          "      --memory-limit SIZE memory a chunk may use, e.g. 6G or 512M (default: 80% of\n"
-          "                          what is free on the device less what other vsrup\n"
-          "                          processes on it claimed, or on the machine for cpu)\n"
-          "      --overlap O         context frames on each side of a chunk (default: 10,\n"
-          "                          narrowed down to 2 when memory allows only a chunk shorter\n"
-          "                          than 4 overlaps; an explicit --overlap is kept)\n"
-          "      --scene-cuts MODE   auto, off, or a file of frame numbers that start scenes\n"
-          "      --cuda-graphs       replay the fixed chunk shape as a CUDA graph (falls back\n"
-          "                          to running without, with a warning, if capture fails)\n"
-          "      --compute-threads N CPU threads for the model or resize (default: all cores)\n"
-          "\n"
-          "Encoding:\n"
-          "  -c, --codec C           prores, ffv1 or dnxhr (default: from OUTPUT's extension)\n"
-          "      --profile P         prores: proxy, lt, standard, hq (default), 4444, 4444xq\n"
-          "                          dnxhr: lb, sq, hq, hqx (default), 444\n"
-          "      --pix-fmt F         e.g. yuv422p10le, yuv444p10le, gbrp16le (ffv1 lossless RGB)\n"
-          "  -t, --threads N         parallel encoders (default: one per core)\n"
-          "\n"
-          "Reporting:\n"
-          "  -q, --quiet             no progress (a line rewritten on a terminal, a line\n"
-          "                          every 5 s in a log), errors only\n"
-          "  -v, --verbose           more detail\n"
-          "      --json FILE         write a machine-readable report\n"
-          "  -h, --help              this text\n"
-          "  -V, --version           version and library versions\n"
-          "\n"
-          "Ctrl-C finishes the chunks in flight and keeps the playable partial file; a second\n"
-          "Ctrl-C stops at once.\n"
-          "Exit status: 0 done, 1 failed, 2 usage error (an existing OUTPUT without -y too),\n"
-          "130 interrupted (the partial file is kept).\n",
-          stdout);
-}
 
 static void print_version(void)
 {
@@ -169,86 +43,365 @@ static void print_version(void)
     puts("TorchScript engine: no (built without libtorch)");
 #endif
     vsr_err err;
-    if (vsr_locate_default_model(path, sizeof(path), &err) == VSR_OK)
+    if (vsr_locate_default_model(path, sizeof(path), vsr_engine_is_builtin, &err) == VSR_OK)
         printf("Default model: %s\n", path);
     else
         printf("Default model: none (%s)\n", err.msg);
 }
 
+/*
+ * The options: one row each, from which the getopt_long table, `vsrup --help` and the
+ * messages for bad values are all made. A row's parse function stores its value in the
+ * vsr_job field at `field`; integer rows accept [min, max].
+ */
+typedef struct cli_option cli_option;
+typedef int (*cli_parse_fn)(const cli_option *o, const char *arg, vsr_job *job, vsr_err *err);
+
+struct cli_option {
+    const char *section; /* --help heading printed before this row, or NULL */
+    const char *name;    /* --name */
+    char letter;         /* -l, or 0 */
+    const char *arg;     /* the value's name in --help; NULL: a switch */
+    const char *help;
+    const char *fallback; /* what it is when not given, shown as "(default: ...)", or NULL */
+    cli_parse_fn parse;
+    size_t field; /* offsetof(vsr_job, ...) */
+    int64_t min, max;
+    const char *expect; /* what a valid value looks like, for the message when it is not */
+};
+
+#define JOB(member) offsetof(vsr_job, member)
+
+static int *int_field(const cli_option *o, vsr_job *job)
+{
+    return (int *)((char *)job + o->field);
+}
+
+static int64_t *int64_field(const cli_option *o, vsr_job *job)
+{
+    return (int64_t *)((char *)job + o->field);
+}
+
+static const char **string_field(const cli_option *o, vsr_job *job)
+{
+    return (const char **)((char *)job + o->field);
+}
+
+/* The message for a bad value: what a good one looks like is `expect`, else the help. */
+static int invalid(const cli_option *o, const char *arg, vsr_err *err)
+{
+    vsr_err_set(err, "invalid value '%s' for --%s: expected %s", arg, o->name,
+                o->expect ? o->expect : o->help);
+    return VSR_ERROR;
+}
+
+/* A switch: the field becomes max (1; 0 for the --no-* ones; -1 for --join, whose parts are
+ * the arguments left after the options). */
+static int set_switch(const cli_option *o, const char *arg, vsr_job *job, vsr_err *err)
+{
+    (void)arg;
+    (void)err;
+    *int_field(o, job) = (int)o->max;
+    return VSR_OK;
+}
+
+static int set_string(const cli_option *o, const char *arg, vsr_job *job, vsr_err *err)
+{
+    (void)err;
+    *string_field(o, job) = arg;
+    return VSR_OK;
+}
+
+/* -i, -o, -m: '' comes from an unset shell variable, say. */
+static int check_file_name(const cli_option *o, const char *arg, vsr_err *err)
+{
+    if (!*arg) {
+        vsr_err_set(err, "-%c needs a file name, not an empty string", o->letter);
+        return VSR_ERROR;
+    }
+    return VSR_OK;
+}
+
+static int set_file(const cli_option *o, const char *arg, vsr_job *job, vsr_err *err)
+{
+    return check_file_name(o, arg, err) < 0 ? VSR_ERROR : set_string(o, arg, job, err);
+}
+
 /* Strict decimal integer in [min, max]. */
-static int parse_int64(const char *option, const char *text, int64_t min, int64_t max,
-                       int64_t *value, vsr_err *err)
+static int parse_integer(const cli_option *o, const char *arg, int64_t *value, vsr_err *err)
 {
     char *end = NULL;
     errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end || v < min || v > max) {
+    long long v = strtoll(arg, &end, 10);
+    if (errno || end == arg || *end || v < o->min || v > o->max) {
         vsr_err_set(err,
-                    "invalid value '%s' for %s: expected an integer from %" PRId64 " to %" PRId64,
-                    text, option, min, max);
+                    "invalid value '%s' for --%s: expected an integer from %" PRId64 " to %" PRId64,
+                    arg, o->name, o->min, o->max);
         return VSR_ERROR;
     }
     *value = v;
     return VSR_OK;
 }
 
-static int parse_int(const char *option, const char *text, int min, int max, int *value,
-                     vsr_err *err)
+static int set_int(const cli_option *o, const char *arg, vsr_job *job, vsr_err *err)
 {
     int64_t v;
-    if (parse_int64(option, text, min, max, &v, err) < 0)
+    if (parse_integer(o, arg, &v, err) < 0)
         return VSR_ERROR;
-    *value = (int)v;
+    *int_field(o, job) = (int)v;
     return VSR_OK;
 }
 
+static int set_int64(const cli_option *o, const char *arg, vsr_job *job, vsr_err *err)
+{
+    return parse_integer(o, arg, int64_field(o, job), err);
+}
+
 /* A byte count, at least 1 MiB, with an optional binary suffix: 512M, 6G, 1.5GiB. */
-static int parse_size(const char *option, const char *text, int64_t *bytes, vsr_err *err)
+static int set_size(const cli_option *o, const char *arg, vsr_job *job, vsr_err *err)
 {
     static const char suffixes[] = "KMGT";
     char *end = NULL;
     errno = 0;
-    double v = strtod(text, &end);
+    double v = strtod(arg, &end);
     const char *suffix = *end ? strchr(suffixes, toupper((unsigned char)*end)) : NULL;
     if (suffix) {
         v = ldexp(v, 10 * (int)(suffix - suffixes + 1));
         end += 1 + (end[1] == 'i');
         end += *end == 'B';
     }
-    if (errno || end == text || *end || !(v >= 1 << 20) || v > 9e18) {
-        vsr_err_set(err, "invalid value '%s' for %s: expected a size such as 512M or 6G", text,
-                    option);
-        return VSR_ERROR;
-    }
-    *bytes = (int64_t)v;
+    if (errno || end == arg || *end || !(v >= 1 << 20) || v > 9e18)
+        return invalid(o, arg, err);
+    *int64_field(o, job) = (int64_t)v;
     return VSR_OK;
 }
 
-static int parse_precision(const char *text, enum vsr_precision *precision, vsr_err *err)
+static int set_input(const cli_option *o, const char *arg, vsr_job *job, vsr_err *err)
 {
-    if (!strcmp(text, "auto"))
-        *precision = VSR_PRECISION_AUTO;
-    else if (!strcmp(text, "fp32"))
-        *precision = VSR_PRECISION_FP32;
-    else if (!strcmp(text, "fp16"))
-        *precision = VSR_PRECISION_FP16;
-    else {
-        vsr_err_set(err, "invalid --precision '%s': expected auto, fp32 or fp16", text);
+    if (check_file_name(o, arg, err) < 0)
+        return VSR_ERROR;
+    if (job->nb_inputs == VSR_CLI_MAX_INPUTS) {
+        vsr_err_set(err, "too many -i (at most %d; give a folder)", VSR_CLI_MAX_INPUTS);
         return VSR_ERROR;
     }
+    job->inputs[job->nb_inputs++] = arg;
+    job->input = job->inputs[0];
     return VSR_OK;
 }
 
-static void parse_scene_cuts(const char *text, vsr_job *job)
+static int set_model(const cli_option *o, const char *arg, vsr_job *job, vsr_err *err)
 {
-    if (!strcmp(text, "auto")) {
+    if (set_file(o, arg, job, err) < 0)
+        return VSR_ERROR;
+    return vsr_engine_sim_parse(arg, NULL, NULL, NULL, err) < 0 ? VSR_ERROR : VSR_OK;
+}
+
+static int set_codec(const cli_option *o, const char *arg, vsr_job *job, vsr_err *err)
+{
+    job->codec = vsr_codec_from_name(arg);
+    return job->codec == VSR_CODEC_NONE ? invalid(o, arg, err) : VSR_OK;
+}
+
+static int set_precision(const cli_option *o, const char *arg, vsr_job *job, vsr_err *err)
+{
+    static const char *const names[] = {[VSR_PRECISION_AUTO] = "auto",
+                                        [VSR_PRECISION_FP32] = "fp32",
+                                        [VSR_PRECISION_FP16] = "fp16"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!strcmp(arg, names[i])) {
+            job->precision = (enum vsr_precision)i;
+            return VSR_OK;
+        }
+    }
+    return invalid(o, arg, err);
+}
+
+static int set_scene_cuts(const cli_option *o, const char *arg, vsr_job *job, vsr_err *err)
+{
+    (void)o;
+    (void)err;
+    if (!strcmp(arg, "auto")) {
         job->scene_cuts = VSR_SCENE_CUTS_AUTO;
-    } else if (!strcmp(text, "off")) {
+    } else if (!strcmp(arg, "off")) {
         job->scene_cuts = VSR_SCENE_CUTS_OFF;
     } else {
         job->scene_cuts = VSR_SCENE_CUTS_FILE;
-        job->scene_cuts_file = text;
+        job->scene_cuts_file = arg;
     }
+    return VSR_OK;
+}
+
+/* -h, -V: print, and the command line is done. */
+static int show(const cli_option *o, const char *arg, vsr_job *job, vsr_err *err)
+{
+    (void)arg;
+    (void)job;
+    (void)err;
+    if (o->letter == 'h')
+        vsr_cli_usage();
+    else
+        print_version();
+    return VSR_CLI_EXIT;
+}
+
+#define SWITCH(member, value) set_switch, JOB(member), 0, value
+#define STRING(member) set_string, JOB(member), 0, 0
+
+static const cli_option options[] = {
+    {"Input and output:", "input", 'i', "FILE",
+     "any SDR video FFmpeg can read (HDR and BT.2020 are refused: the output is tagged BT.709)",
+     NULL, set_input, 0, 0, 0, NULL},
+    {NULL, "output", 'o', "FILE",
+     ".mov (ProRes), .mkv (FFV1) or .mxf (DNxHR); a folder: a batch of every video of the -i "
+     "folders and files, in name order, each as STEM.mov (or the -c codec's extension); "
+     "finished ones skipped, partial ones resumed",
+     NULL, set_file, JOB(output), 0, 0, NULL},
+    {NULL, "overwrite", 'y', NULL, "replace OUTPUT if it exists (and start over)", NULL,
+     SWITCH(overwrite, 1), NULL},
+    {NULL, "resume", 0, NULL,
+     "continue OUTPUT's partial file, left by a stopped run of the same command, from its last "
+     "complete chunk (starts from the beginning when there is none)",
+     NULL, SWITCH(resume, 1), NULL},
+    {NULL, "start", 0, "N", "skip the first N decoded frames", NULL, set_int64, JOB(start_frame), 0,
+     INT64_MAX / 2, NULL},
+    {NULL, "frames", 0, "N", "process at most N frames", NULL, set_int64, JOB(max_frames), 1,
+     INT64_MAX / 2, NULL},
+    {NULL, "keep-timestamps", 0, NULL,
+     "keep the input's timestamps for a --start range (a segment for --join) instead of "
+     "starting at 0",
+     NULL, SWITCH(keep_timestamps, 1), NULL},
+    {NULL, "join", 0, NULL,
+     "put segments written with --keep-timestamps together, in order, without re-encoding", NULL,
+     SWITCH(join_count, -1), NULL},
+    {NULL, "no-audio", 0, NULL, "do not copy audio streams", NULL, SWITCH(copy_audio, 0), NULL},
+    {NULL, "no-subtitles", 0, NULL, "do not copy subtitle streams", NULL, SWITCH(copy_subtitles, 0),
+     NULL},
+
+    {"Model:", "model", 'm', "MODEL",
+     "TorchScript file (see models/), or a built-in resize: bicubic, lanczos, or sim:MS, a "
+     "simulated accelerator taking MS ms a frame",
+     "$VSRUP_MODEL, else the BasicVSR++ that scripts/fetch-model.sh installs in ~/.cache/vsrup; "
+     "vsrup --version shows which",
+     set_model, JOB(model), 0, 0, NULL},
+    {NULL, "scale", 's', "N", "scale factor of the built-in resizes, 1..8", "4", set_int,
+     JOB(scale), 1, 8, NULL},
+    {NULL, "device", 'd', "DEV", "cpu, cuda or cuda:N", "cuda if present, else cpu", STRING(device),
+     NULL},
+    {NULL, "precision", 0, "P", "auto, fp32 or fp16",
+     "auto: fp16 on a CUDA device unless the model forbids it, fp32 on the cpu", set_precision, 0,
+     0, 0, NULL},
+    {NULL, "chunk", 0, "T", "output frames per chunk",
+     "for temporal models the longest, up to 100, that fits in memory, measured on two probe "
+     "chunks; per-frame models: 1 on the cpu, 8 on a GPU",
+     set_int, JOB(chunk), 1, 100000, NULL},
+    {NULL, "memory-limit", 0, "SIZE", "memory a chunk may use, e.g. 6G or 512M",
+     "80% of what is free on the device less what other vsrup processes on it claimed, or on "
+     "the machine for cpu",
+     set_size, JOB(memory_limit), 0, 0, "a size such as 512M or 6G"},
+    {NULL, "overlap", 0, "O",
+     "context frames on each side of a chunk; the default is narrowed down to 2 when memory "
+     "allows only a chunk shorter than 4 overlaps, an explicit --overlap is kept",
+     "10", set_int, JOB(overlap), 0, 100000, NULL},
+    {NULL, "scene-cuts", 0, "MODE", "auto, off, or a file of frame numbers that start scenes",
+     "auto", set_scene_cuts, 0, 0, 0, NULL},
+    {NULL, "cuda-graphs", 0, NULL,
+     "replay the fixed chunk shape as a CUDA graph (falls back to running without, with a "
+     "warning, if capture fails)",
+     NULL, SWITCH(cuda_graphs, 1), NULL},
+    {NULL, "compute-threads", 0, "N", "CPU threads for the model or resize", "all cores", set_int,
+     JOB(compute_threads), 1, 1024, NULL},
+
+    {"Encoding:", "codec", 'c', "C", "prores, ffv1 or dnxhr", "from OUTPUT's extension", set_codec,
+     0, 0, 0, NULL},
+    {NULL, "profile", 0, "P",
+     "prores: proxy, lt, standard, hq, 4444, 4444xq; dnxhr: lb, sq, hq, hqx, 444",
+     "hq for prores, hqx for dnxhr", STRING(profile), NULL},
+    {NULL, "pix-fmt", 0, "F", "e.g. yuv422p10le, yuv444p10le, gbrp16le (ffv1 lossless RGB)", NULL,
+     STRING(pix_fmt), NULL},
+    {NULL, "threads", 't', "N", "parallel encoders", "one per core", set_int, JOB(encoders), 1, 256,
+     NULL},
+
+    {"Reporting:", "quiet", 'q', NULL,
+     "no progress (a line rewritten on a terminal, a line every 5 s in a log), errors only", NULL,
+     SWITCH(quiet, 1), NULL},
+    {NULL, "verbose", 'v', NULL, "more detail", NULL, SWITCH(verbose, 1), NULL},
+    {NULL, "json", 0, "FILE", "write a machine-readable report", NULL, STRING(json_path), NULL},
+    {NULL, "help", 'h', NULL, "this text", NULL, show, 0, 0, 0, NULL},
+    {NULL, "version", 'V', NULL, "version and library versions", NULL, show, 0, 0, 0, NULL},
+};
+
+#define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
+#define HELP_WIDTH 88
+#define HELP_INDENT 26
+
+/* getopt_long's value for a row: its letter, else 256 + its index. */
+static int option_value(size_t i)
+{
+    return options[i].letter ? options[i].letter : 256 + (int)i;
+}
+
+static const cli_option *option_of_value(int value)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        if (option_value(i) == value)
+            return &options[i];
+    return NULL;
+}
+
+/* The words of text from column `at` (after a space if `space`), wrapped at HELP_WIDTH onto
+ * lines indented HELP_INDENT. Returns the column it ends at. */
+static int print_wrapped(const char *text, int at, int space)
+{
+    while (*text) {
+        int word = (int)strcspn(text, " ");
+        if (space && at + 1 + word > HELP_WIDTH) {
+            at = printf("\n%*s", HELP_INDENT, "") - 1;
+        } else if (space) {
+            putchar(' ');
+            at++;
+        }
+        at += printf("%.*s", word, text);
+        text += word + strspn(text + word, " ");
+        space = 1;
+    }
+    return at;
+}
+
+static void print_option_help(const cli_option *o)
+{
+    char label[64];
+    snprintf(label, sizeof(label), "  %c%c%c --%s%s%s", o->letter ? '-' : ' ',
+             o->letter ? o->letter : ' ', o->letter ? ',' : ' ', o->name, o->arg ? " " : "",
+             o->arg ? o->arg : "");
+    int at = printf("%-*s ", HELP_INDENT - 1, label);
+    at = print_wrapped(o->help, at, 0);
+    if (o->fallback) {
+        char fallback[512];
+        snprintf(fallback, sizeof(fallback), "(default: %s)", o->fallback);
+        print_wrapped(fallback, at, 1);
+    }
+    putchar('\n');
+}
+
+void vsr_cli_usage(void)
+{
+    fputs("Usage: vsrup -i INPUT -o OUTPUT [options]\n"
+          "       vsrup -i FOLDER|FILE [-i ...] -o FOLDER [options]   (batch)\n"
+          "       vsrup --join -o OUTPUT PART... [-y] [-q] [--json FILE]\n"
+          "Upscale a video with a super-resolution model (BasicVSR++ by default) and encode it\n"
+          "to ProRes, FFV1 or DNxHR, keeping audio, subtitles, timing and colour.\n",
+          stdout);
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        if (options[i].section)
+            printf("\n%s\n", options[i].section);
+        print_option_help(&options[i]);
+    }
+    fputs("\n"
+          "Ctrl-C finishes the chunks in flight and keeps the playable partial file; a second\n"
+          "Ctrl-C stops at once.\n"
+          "Exit status: 0 done, 1 failed, 2 usage error (an existing OUTPUT without -y too),\n"
+          "130 interrupted (the partial file is kept).\n",
+          stdout);
 }
 
 /* The input is where the output is written while it runs (NAME.partial.EXT). */
@@ -292,107 +445,11 @@ static int is_mxf(const char *path)
     return dot && !strcasecmp(dot, ".mxf");
 }
 
-static int parse_option(int opt, const char *arg, vsr_job *job, vsr_err *err)
-{
-    int64_t v64;
-    if (strchr("iom", opt) && !*arg) { /* '' from an unset shell variable, say */
-        vsr_err_set(err, "-%c needs a file name, not an empty string", opt);
-        return VSR_ERROR;
-    }
-    switch (opt) {
-    case 'i':
-        if (job->nb_inputs == VSR_CLI_MAX_INPUTS) {
-            vsr_err_set(err, "too many -i (at most %d; give a folder)", VSR_CLI_MAX_INPUTS);
-            return VSR_ERROR;
-        }
-        job->inputs[job->nb_inputs++] = arg;
-        job->input = job->inputs[0];
-        return VSR_OK;
-    case 'o':
-        job->output = arg;
-        return VSR_OK;
-    case 'm':
-        job->model = arg;
-        return vsr_engine_sim_parse(arg, NULL, NULL, NULL, err) < 0 ? VSR_ERROR : VSR_OK;
-    case 's':
-        return parse_int("--scale", arg, 1, 8, &job->scale, err);
-    case 'c':
-        job->codec = vsr_codec_from_name(arg);
-        if (job->codec == VSR_CODEC_NONE) {
-            vsr_err_set(err, "unknown codec '%s': expected prores, ffv1 or dnxhr", arg);
-            return VSR_ERROR;
-        }
-        return VSR_OK;
-    case OPT_PROFILE:
-        job->profile = arg;
-        return VSR_OK;
-    case OPT_PIX_FMT:
-        job->pix_fmt = arg;
-        return VSR_OK;
-    case 'y':
-        job->overwrite = 1;
-        return VSR_OK;
-    case OPT_START:
-        return parse_int64("--start", arg, 0, INT64_MAX / 2, &job->start_frame, err);
-    case OPT_FRAMES:
-        if (parse_int64("--frames", arg, 1, INT64_MAX / 2, &v64, err) < 0)
-            return VSR_ERROR;
-        job->max_frames = v64;
-        return VSR_OK;
-    case OPT_NO_AUDIO:
-        job->copy_audio = 0;
-        return VSR_OK;
-    case OPT_NO_SUBTITLES:
-        job->copy_subtitles = 0;
-        return VSR_OK;
-    case 't':
-        return parse_int("--threads", arg, 1, 256, &job->encoders, err);
-    case 'q':
-        job->quiet = 1;
-        return VSR_OK;
-    case 'v':
-        job->verbose = 1;
-        return VSR_OK;
-    case OPT_JSON:
-        job->json_path = arg;
-        return VSR_OK;
-    case 'd':
-        job->device = arg;
-        return VSR_OK;
-    case OPT_PRECISION:
-        return parse_precision(arg, &job->precision, err);
-    case OPT_CHUNK:
-        return parse_int("--chunk", arg, 1, 100000, &job->chunk, err);
-    case OPT_OVERLAP:
-        return parse_int("--overlap", arg, 0, 100000, &job->overlap, err);
-    case OPT_SCENE_CUTS:
-        parse_scene_cuts(arg, job);
-        return VSR_OK;
-    case OPT_CUDA_GRAPHS:
-        job->cuda_graphs = 1;
-        return VSR_OK;
-    case OPT_COMPUTE_THREADS:
-        return parse_int("--compute-threads", arg, 1, 1024, &job->compute_threads, err);
-    case OPT_MEMORY_LIMIT:
-        return parse_size("--memory-limit", arg, &job->memory_limit, err);
-    case OPT_KEEP_TIMESTAMPS:
-        job->keep_timestamps = 1;
-        return VSR_OK;
-    case OPT_RESUME:
-        job->resume = 1;
-        return VSR_OK;
-    case OPT_JOIN:
-        job->join_count = -1; /* the parts are the arguments left after the options */
-        return VSR_OK;
-    }
-    vsr_err_set(err, "unknown option (see vsrup --help)");
-    return VSR_ERROR;
-}
-
 /* Without -m: the default model, or a message saying how to get one. */
 static int validate_model(vsr_job *job, vsr_err *err)
 {
-    if (vsr_locate_default_model(job->default_model, sizeof(job->default_model), err) < 0) {
+    if (vsr_locate_default_model(job->default_model, sizeof(job->default_model),
+                                 vsr_engine_is_builtin, err) < 0) {
         char reason[sizeof(err->msg)];
         snprintf(reason, sizeof(reason), "%s", err->msg);
         vsr_err_set(err, "no -m MODEL given: %s (or -m lanczos for a plain resize)", reason);
@@ -515,18 +572,23 @@ int vsr_cli_parse(int argc, char **argv, vsr_job *job, vsr_err *err)
         .copy_audio = 1,
         .copy_subtitles = 1,
     };
+    /* getopt_long's tables from the rows */
+    struct option long_options[OPTION_COUNT + 1] = {{0}};
+    char short_options[2 * OPTION_COUNT + 2] = ":", *letters = short_options + 1;
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        const cli_option *o = &options[i];
+        long_options[i] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
+                                          option_value(i)};
+        if (o->letter) {
+            *letters++ = o->letter;
+            if (o->arg)
+                *letters++ = ':';
+        }
+    }
     opterr = 0;
     optind = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, ":i:o:m:s:c:yt:qvd:hV", long_options, NULL)) != -1) {
-        if (opt == 'h') {
-            vsr_cli_usage();
-            return VSR_CLI_EXIT;
-        }
-        if (opt == 'V') {
-            print_version();
-            return VSR_CLI_EXIT;
-        }
+    while ((opt = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
         if (opt == '?') {
             vsr_err_set(err, "unknown option '%s' (see vsrup --help)", argv[optind - 1]);
             return VSR_ERROR;
@@ -535,8 +597,10 @@ int vsr_cli_parse(int argc, char **argv, vsr_job *job, vsr_err *err)
             vsr_err_set(err, "option '%s' needs a value", argv[optind - 1]);
             return VSR_ERROR;
         }
-        if (parse_option(opt, optarg, job, err) < 0)
-            return VSR_ERROR;
+        const cli_option *o = option_of_value(opt);
+        int ret = o->parse(o, optarg, job, err);
+        if (ret != VSR_OK)
+            return ret;
     }
     if (job->join_count) {
         job->join_parts = (const char *const *)argv + optind;

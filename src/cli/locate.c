@@ -1,8 +1,6 @@
 /* Installed files found from the environment, the program's folder and the fetch cache. */
 #include "locate.h"
 
-#include "engine.h"
-
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -68,12 +66,13 @@ static void fetch_cache_dir(char *dir, size_t size)
         snprintf(dir, size, "%s/.cache/vsrup", home ? home : "");
 }
 
-int vsr_locate_default_model(char *path, size_t size, vsr_err *err)
+int vsr_locate_default_model(char *path, size_t size, int (*is_builtin)(const char *model),
+                             vsr_err *err)
 {
     const char *env = env_value("VSRUP_MODEL");
     if (env) {
         snprintf(path, size, "%s", env);
-        if (vsr_engine_is_builtin(env) || access(path, R_OK) == 0)
+        if (is_builtin(env) || access(path, R_OK) == 0)
             return VSR_OK;
         vsr_err_set(err, "VSRUP_MODEL=%s: %s", env, strerror(errno));
         return VSR_ERROR;

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "log.h"
 
 static double fps(int64_t frames, double seconds)
@@ -73,122 +75,131 @@ void vsr_report_print(const vsr_report *r)
                 (long long)r->frames_out);
 }
 
-void vsr_report_json_string(FILE *f, const char *s)
+static json_object *string_or_empty(const char *s)
 {
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
+    return json_object_new_string(s ? s : "");
 }
 
-static void json_field_string(FILE *f, const char *key, const char *value)
+json_object *vsr_report_json_fixed3(double v)
 {
-    fprintf(f, "  \"%s\": ", key);
-    vsr_report_json_string(f, value);
-    fputs(",\n", f);
+    char text[64];
+    snprintf(text, sizeof(text), "%.3f", v);
+    return json_object_new_double_s(v, text);
 }
 
-static FILE *json_open(const char *path, vsr_err *err)
+static json_object *pair(int a, int b)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        vsr_err_set(err, "%s: cannot write the JSON report: %s", path, strerror(errno));
-    else
-        fputs("{\n", f);
-    return f;
+    json_object *array = json_object_new_array_ext(2);
+    json_object_array_add(array, json_object_new_int(a));
+    json_object_array_add(array, json_object_new_int(b));
+    return array;
 }
 
-static int json_close(FILE *f, const char *path, vsr_err *err)
+static void add(json_object *obj, const char *key, json_object *value)
 {
-    if (fclose(f) != 0) {
-        vsr_err_set(err, "%s: cannot write the JSON report: %s", path, strerror(errno));
-        return VSR_ERROR;
-    }
-    return VSR_OK;
+    json_object_object_add(obj, key, value);
+}
+
+int vsr_report_json_save(json_object *doc, const char *path, vsr_err *err)
+{
+    const char *text = json_object_to_json_string_ext(
+        doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    FILE *f = text ? fopen(path, "w") : NULL;
+    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (!ok)
+        vsr_err_set(err, "%s: cannot write the JSON report: %s", path,
+                    text ? strerror(errno) : "out of memory");
+    json_object_put(doc);
+    return ok ? VSR_OK : VSR_ERROR;
+}
+
+static json_object *chunk_fit_json(const vsr_chunk_fit *fit)
+{
+    json_object *o = json_object_new_object();
+    add(o, "memory", json_object_new_string(fit->device ? "device" : "host"));
+    add(o, "per_frame", json_object_new_int64(fit->per_frame));
+    add(o, "per_computed", json_object_new_int64(fit->per_computed));
+    add(o, "per_kept", json_object_new_int64(fit->per_kept));
+    add(o, "fixed", json_object_new_int64(fit->fixed));
+    add(o, "budget", json_object_new_int64(fit->budget));
+    add(o, "fits", json_object_new_boolean(fit->fits));
+    add(o, "peers", json_object_new_int(fit->peers));
+    add(o, "pending", json_object_new_int64(fit->pending));
+    return o;
 }
 
 int vsr_report_write_json(const vsr_report *r, const char *path, vsr_err *err)
 {
-    FILE *f = json_open(path, err);
-    if (!f)
-        return VSR_ERROR;
-    json_field_string(f, "input", r->input);
-    json_field_string(f, "output", r->output);
-    json_field_string(f, "model", r->engine.name);
-    json_field_string(f, "model_file", r->model_file);
-    json_field_string(f, "arch", r->engine.arch);
-    json_field_string(f, "device", r->engine.device);
-    json_field_string(f, "precision", r->engine.precision);
-    json_field_string(f, "codec", r->codec);
-    json_field_string(f, "profile", r->profile);
-    json_field_string(f, "pix_fmt", r->pix_fmt);
-    json_field_string(f, "error", r->error);
-    fprintf(f, "  \"scale\": %d,\n  \"input_size\": [%d, %d],\n  \"output_size\": [%d, %d],\n",
-            r->engine.scale, r->in_w, r->in_h, r->out_w, r->out_h);
-    fprintf(f,
-            "  \"chunk\": %d,\n  \"overlap\": %d,\n  \"chunks\": %lld,\n  \"oom_retries\": %lld,\n",
-            r->chunk, r->overlap, (long long)r->chunks, (long long)r->oom_retries);
+    json_object *o = json_object_new_object();
+    add(o, "input", string_or_empty(r->input));
+    add(o, "output", string_or_empty(r->output));
+    add(o, "model", string_or_empty(r->engine.name));
+    add(o, "model_file", string_or_empty(r->model_file));
+    add(o, "arch", string_or_empty(r->engine.arch));
+    add(o, "device", string_or_empty(r->engine.device));
+    add(o, "precision", string_or_empty(r->engine.precision));
+    add(o, "codec", string_or_empty(r->codec));
+    add(o, "profile", string_or_empty(r->profile));
+    add(o, "pix_fmt", string_or_empty(r->pix_fmt));
+    add(o, "error", string_or_empty(r->error));
+    add(o, "scale", json_object_new_int(r->engine.scale));
+    add(o, "input_size", pair(r->in_w, r->in_h));
+    add(o, "output_size", pair(r->out_w, r->out_h));
+    add(o, "chunk", json_object_new_int(r->chunk));
+    add(o, "overlap", json_object_new_int(r->overlap));
+    add(o, "chunks", json_object_new_int64(r->chunks));
+    add(o, "oom_retries", json_object_new_int64(r->oom_retries));
     /* Kept over computed frames of a chunk with full context: what the overlap costs. */
-    fprintf(f, "  \"efficiency\": %.3f,\n", vsr_chunk_efficiency(r->chunk, r->overlap));
+    add(o, "efficiency", vsr_report_json_fixed3(vsr_chunk_efficiency(r->chunk, r->overlap)));
     if (r->fit.chunk)
-        fprintf(f,
-                "  \"chunk_from_memory\": {\"memory\": \"%s\", \"per_frame\": %lld, "
-                "\"per_computed\": %lld, \"per_kept\": %lld, \"fixed\": %lld, \"budget\": %lld, "
-                "\"fits\": %s, \"peers\": %d, \"pending\": %lld},\n",
-                r->fit.device ? "device" : "host", (long long)r->fit.per_frame,
-                (long long)r->fit.per_computed, (long long)r->fit.per_kept, (long long)r->fit.fixed,
-                (long long)r->fit.budget, r->fit.fits ? "true" : "false", r->fit.peers,
-                (long long)r->fit.pending);
-    fprintf(f, "  \"frames_in\": %lld,\n  \"frames_out\": %lld,\n", (long long)r->frames_in,
-            (long long)r->frames_out);
-    fprintf(f, "  \"damaged_frames\": %lld,\n  \"decode_errors\": %lld,\n",
-            (long long)r->damaged_frames, (long long)r->decode_errors);
-    fprintf(f, "  \"streams_copied\": %d,\n  \"streams_skipped\": %d,\n", r->streams_copied,
-            r->streams_skipped);
-    fprintf(f, "  \"scene_cuts\": [");
+        add(o, "chunk_from_memory", chunk_fit_json(&r->fit));
+    add(o, "frames_in", json_object_new_int64(r->frames_in));
+    add(o, "frames_out", json_object_new_int64(r->frames_out));
+    add(o, "damaged_frames", json_object_new_int64(r->damaged_frames));
+    add(o, "decode_errors", json_object_new_int64(r->decode_errors));
+    add(o, "streams_copied", json_object_new_int(r->streams_copied));
+    add(o, "streams_skipped", json_object_new_int(r->streams_skipped));
     int64_t listed = r->scene_cuts < VSR_REPORT_MAX_CUTS ? r->scene_cuts : VSR_REPORT_MAX_CUTS;
+    json_object *cuts = json_object_new_array_ext((int)listed);
     for (int64_t i = 0; i < listed; i++)
-        fprintf(f, "%s%lld", i ? ", " : "", (long long)r->cut_frames[i]);
-    fprintf(f, "],\n  \"scene_cut_count\": %lld,\n", (long long)r->scene_cuts);
-    fprintf(f,
-            "  \"seconds\": {\"total\": %.3f, \"decode\": %.3f, \"engine\": %.3f, "
-            "\"encode\": %.3f, \"mux\": %.3f},\n",
-            r->seconds_total, r->seconds_decode, r->seconds_engine, r->seconds_encode,
-            r->seconds_mux);
+        json_object_array_add(cuts, json_object_new_int64(r->cut_frames[i]));
+    add(o, "scene_cuts", cuts);
+    add(o, "scene_cut_count", json_object_new_int64(r->scene_cuts));
+    json_object *seconds = json_object_new_object();
+    add(seconds, "total", vsr_report_json_fixed3(r->seconds_total));
+    add(seconds, "decode", vsr_report_json_fixed3(r->seconds_decode));
+    add(seconds, "engine", vsr_report_json_fixed3(r->seconds_engine));
+    add(seconds, "encode", vsr_report_json_fixed3(r->seconds_encode));
+    add(seconds, "mux", vsr_report_json_fixed3(r->seconds_mux));
+    add(o, "seconds", seconds);
     double busy[VSR_STAGES];
     int bottleneck = vsr_report_busy(r, busy);
-    fputs("  \"busy\": {", f);
+    json_object *stages = json_object_new_object();
     for (int i = 0; i < VSR_STAGES; i++)
-        fprintf(f, "%s\"%s\": %.3f", i ? ", " : "", vsr_stage_names[i], busy[i]);
-    fputs("},\n", f);
-    json_field_string(f, "bottleneck", vsr_stage_names[bottleneck]);
-    fprintf(f, "  \"fps\": %.3f,\n", fps(r->frames_out, r->seconds_total));
-    fprintf(f, "  \"interrupted\": %s,\n  \"output_damaged\": %s,\n  \"exit_code\": %d\n}\n",
-            r->interrupted ? "true" : "false", r->output_damaged ? "true" : "false", r->exit_code);
-    return json_close(f, path, err);
+        add(stages, vsr_stage_names[i], vsr_report_json_fixed3(busy[i]));
+    add(o, "busy", stages);
+    add(o, "bottleneck", json_object_new_string(vsr_stage_names[bottleneck]));
+    add(o, "fps", vsr_report_json_fixed3(fps(r->frames_out, r->seconds_total)));
+    add(o, "interrupted", json_object_new_boolean(r->interrupted));
+    add(o, "output_damaged", json_object_new_boolean(r->output_damaged));
+    add(o, "exit_code", json_object_new_int(r->exit_code));
+    return vsr_report_json_save(o, path, err);
 }
 
 int vsr_report_write_join_json(const vsr_join_report *r, const char *path, vsr_err *err)
 {
-    FILE *f = json_open(path, err);
-    if (!f)
-        return VSR_ERROR;
-    json_field_string(f, "output", r->output);
-    json_field_string(f, "error", r->error);
-    fputs("  \"parts\": [", f);
-    for (int i = 0; i < r->stats.parts; i++) {
-        fputs(i ? ", " : "", f);
-        vsr_report_json_string(f, r->parts[i]);
-    }
-    fprintf(f, "],\n  \"video_frames\": %lld,\n  \"streams\": %d,\n  \"gaps\": %d,\n",
-            (long long)r->stats.video_frames, r->stats.streams, r->stats.gaps);
-    fprintf(f, "  \"exit_code\": %d\n}\n", r->exit_code);
-    return json_close(f, path, err);
+    json_object *o = json_object_new_object();
+    add(o, "output", string_or_empty(r->output));
+    add(o, "error", string_or_empty(r->error));
+    json_object *parts = json_object_new_array_ext(r->stats.parts);
+    for (int i = 0; i < r->stats.parts; i++)
+        json_object_array_add(parts, string_or_empty(r->parts[i]));
+    add(o, "parts", parts);
+    add(o, "video_frames", json_object_new_int64(r->stats.video_frames));
+    add(o, "streams", json_object_new_int(r->stats.streams));
+    add(o, "gaps", json_object_new_int(r->stats.gaps));
+    add(o, "exit_code", json_object_new_int(r->exit_code));
+    return vsr_report_json_save(o, path, err);
 }

@@ -48,6 +48,20 @@ def test_usage_errors(tmp_path):
     assert "--precision" in fails(2, "-i", CLIP, "-o", out, "--precision", "int8")
 
 
+@pytest.mark.parametrize("option, value, expected", [
+    ("--scale", "fast", "an integer from 1 to 8"),
+    ("--chunk", "0", "an integer from 1 to 100000"),
+    ("--frames", "-3", "an integer from 1 to "),
+    ("--memory-limit", "6X", "a size such as 512M or 6G"),
+    ("--codec", "h265", "prores, ffv1 or dnxhr"),
+    ("--precision", "int8", "auto, fp32 or fp16"),
+])
+def test_bad_values_are_named_the_same_way(tmp_path, option, value, expected):
+    """Every option's bad value gets the message its row in cli.c's table makes."""
+    line = fails(2, "-i", CLIP, "-o", tmp_path / "o.mov", option, value)
+    assert line.startswith(f"vsrup: invalid value '{value}' for {option}: expected {expected}")
+
+
 def test_no_model_installed(tmp_path):
     """Without -m vsrup runs the installed BasicVSR++; none installed is a usage error that
     says where it looked and how to get one, not a silent plain resize."""

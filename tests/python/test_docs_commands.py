@@ -9,7 +9,7 @@ import re
 import shlex
 import subprocess
 
-from vsrtest import BUILD, SHARED, SOURCE, count_frames
+from vsrtest import BUILD, SHARED, SOURCE, count_frames, vsrup
 
 MARK = "<!-- test -->"
 
@@ -50,3 +50,19 @@ def test_readme_commands_run(tmp_path):
                 want = int(args[args.index("--frames") + 1])
             assert count_frames(checkout / out) == want, line
             frames[out] = want
+
+
+def option_names(labels):
+    """Each label's spellings, e.g. "-i, --input FILE" -> ("-i", "--input")."""
+    return {tuple(re.findall(r"(?<![\w-])(-\w|--[\w-]+)", label)) for label in labels}
+
+
+def test_readme_options_match_help():
+    """README's option table and `vsrup --help` (made from cli.c's option table) list the
+    same options with the same short letters; --help and --version are only in --help."""
+    table = (SOURCE / "README.md").read_text().split("## Options", 1)[1].split("\n## ", 1)[0]
+    readme = option_names(re.findall(r"^\| `(-[^`]*)`", table, re.M))
+    help_text = vsrup("--help").stdout
+    listed = option_names(re.findall(r"^  (-\w, --[\w-]+|    --[\w-]+)", help_text, re.M))
+    assert len(readme) == 27 and listed - readme == {("-h", "--help"), ("-V", "--version")}
+    assert readme <= listed

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "colour.h"
 
 #define KR_601 0.299
@@ -304,19 +305,18 @@ static void test_white_black(void)
 
 /* ------------------------------------------- frames made by the ffmpeg CLI */
 
-/* Runs ffmpeg and reads exactly `size` bytes of raw video; 0 on failure. */
+/* One frame of raw video from ffmpeg ARGS, exactly `size` bytes into buf; 0 on failure. */
 static int run_ffmpeg(const char *args, uint8_t *buf, size_t size)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "ffmpeg -nostdin -v error %s -frames:v 1 -f rawvideo -", args);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return 0;
-    size_t got = fread(buf, 1, size, p);
-    int rc = pclose(p);
-    if (got != size || rc != 0)
-        fprintf(stderr, "'%s' gave %zu of %zu bytes, status %d\n", cmd, got, size, rc);
-    return got == size && rc == 0;
+    size_t got = 0;
+    char *raw = fixture_output(&got, FIXTURE_FFMPEG "%s -frames:v 1 -f rawvideo -", args);
+    const int ok = raw && got == size;
+    if (ok)
+        memcpy(buf, raw, size);
+    else
+        fprintf(stderr, "ffmpeg %s gave %zu of %zu bytes\n", args, got, size);
+    free(raw);
+    return ok;
 }
 
 /* Raw bytes of one w x h frame of `fmt` into a fresh AVFrame. */
@@ -397,9 +397,7 @@ static void test_lavfi_bars(void)
  */
 static void test_rgb_sources(void)
 {
-    const char *shared = getenv("VSR_SHARED");
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/media/tree.avi", shared ? shared : "../shared");
+    const char *path = fixture_media("tree.avi");
     FILE *probe = fopen(path, "rb");
     if (!probe) {
         printf("SKIP rgb sources: %s not found\n", path);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "chunk_fit.h"
 #include "device_share.h"
 
@@ -99,8 +100,8 @@ static void join_and_count(const char *dir, int64_t *pending, int *peers)
 
 int main(void)
 {
-    char dir[] = "/tmp/vsr_device_share_XXXXXX";
-    if (!mkdtemp(dir))
+    char dir[256];
+    if (!fixture_temp_dir(dir, sizeof(dir), "device_share"))
         return 1;
     vsr_engine engine = fake_engine();
     vsr_chunk_fit alone, shared;
@@ -146,8 +147,6 @@ int main(void)
     CHECK(vsr_chunk_fit_measure(&engine, 2, 1, 2000 * MIB, 6000 * MIB, &shared, &err) == VSR_OK &&
               shared.budget == 2000 * MIB,
           "limit");
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0, "cleanup");
+    CHECK(fixture_remove_dir(dir), "cleanup");
     return check_summary();
 }

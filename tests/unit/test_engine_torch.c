@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "engine.h"
 
 #define GUARD_BYTES 32
@@ -40,21 +41,18 @@ const char *__lsan_default_suppressions(void)
 
 static int make_fixtures(void)
 {
-    const char *src = getenv("VSR_SOURCE_DIR"), *shared = getenv("VSR_SHARED");
-    const char *python = getenv("VSR_PYTHON");
-    if (!src || !shared || !python) {
+    const char *src = getenv("VSR_SOURCE_DIR"), *python = getenv("VSR_PYTHON");
+    if (!src || !getenv("VSR_SHARED") || !python) {
         fprintf(stderr, "VSR_SOURCE_DIR, VSR_SHARED and VSR_PYTHON must be set (run through "
                         "ctest)\n");
         return -1;
     }
-    snprintf(fixtures, sizeof(fixtures), "/tmp/vsr_engine_torch_XXXXXX");
-    if (!mkdtemp(fixtures))
+    if (!fixture_temp_dir(fixtures, sizeof(fixtures), "engine_torch"))
         return -1;
-    char cmd[4096];
-    snprintf(cmd, sizeof(cmd),
-             "'%s' '%s/tests/data/make_torch_engine_fixtures.py' '%s' '%s/media/Megamind.avi'",
-             python, src, fixtures, shared);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_run("'%s' '%s/tests/data/make_torch_engine_fixtures.py' '%s' '%s'", python, src,
+                       fixtures, fixture_media("Megamind.avi"))
+               ? 0
+               : -1;
 }
 
 static void *read_file(const char *name, size_t *size)
@@ -351,9 +349,7 @@ int main(void)
     test_errors(have_cuda);
     test_info_and_bad_runs();
 
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fixtures);
-    if (system(cmd) != 0)
+    if (!fixture_remove_dir(fixtures))
         fprintf(stderr, "could not remove %s\n", fixtures);
     return check_summary();
 }

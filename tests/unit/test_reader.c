@@ -3,7 +3,6 @@
  * reference: decoded frame counts, timestamps, --start/--frames windows, audio packets
  * handed to the callback, damaged data and the errors for inputs that are not videos.
  */
-#define _GNU_SOURCE /* popen, mkdtemp */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,63 +13,27 @@
 #include <libavutil/mathematics.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "log.h"
 #include "reader.h"
 
 #define MAX_VALUES 4096
 
-/* Integers from a command, one a line; "N/A" becomes AV_NOPTS_VALUE. Returns the count. */
-static int command_values(const char *cmd, int64_t *values, int max)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    char line[256];
-    int n = 0;
-    while (n < max && fgets(line, sizeof(line), p))
-        values[n++] = strncmp(line, "N/A", 3) ? strtoll(line, NULL, 10) : AV_NOPTS_VALUE;
-    pclose(p);
-    return n;
-}
-
-static int command_ok(const char *cmd)
-{
-    return system(cmd) == 0;
-}
-
-static void remove_dir(const char *dir)
-{
-    char cmd[1200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    CHECK(command_ok(cmd), "cannot remove %s", dir);
-}
-
-static const char *media(const char *name)
-{
-    static char path[1024];
-    const char *shared = getenv("VSR_SHARED");
-    snprintf(path, sizeof(path), "%s/media/%s", shared ? shared : "../shared", name);
-    return path;
-}
-
 /* ffprobe's best_effort_timestamp of every frame of the first video stream. */
 static int probe_video_pts(const char *path, int64_t *pts, int max)
 {
-    char cmd[1200];
-    snprintf(cmd, sizeof(cmd),
-             "ffprobe -v error -select_streams v:0 -show_entries frame=best_effort_timestamp "
-             "-of csv=p=0 '%s'",
-             path);
-    return command_values(cmd, pts, max);
+    return fixture_values(pts, max, AV_NOPTS_VALUE,
+                          FIXTURE_FFPROBE "-select_streams v:0 -show_entries "
+                                          "frame=best_effort_timestamp -of csv=p=0 '%s'",
+                          path);
 }
 
 static int probe_audio_pts(const char *path, int64_t *pts, int max)
 {
-    char cmd[1200];
-    snprintf(cmd, sizeof(cmd),
-             "ffprobe -v error -select_streams a:0 -show_entries packet=pts -of csv=p=0 '%s'",
-             path);
-    return command_values(cmd, pts, max);
+    return fixture_values(pts, max, AV_NOPTS_VALUE,
+                          FIXTURE_FFPROBE "-select_streams a:0 -show_entries packet=pts "
+                                          "-of csv=p=0 '%s'",
+                          path);
 }
 
 /* What one read of a file saw. */
@@ -168,7 +131,7 @@ static void test_counts(void)
     } clips[] = {{"Megamind.avi", 270}, {"vtest.avi", 795}, {"tree.avi", 68}};
     static int64_t ref[MAX_VALUES];
     for (size_t i = 0; i < sizeof(clips) / sizeof(clips[0]); i++) {
-        const char *path = media(clips[i].name);
+        const char *path = fixture_media(clips[i].name);
         read_result *res = read_file(path, 0, 0, 0);
         int probed = probe_video_pts(path, ref, MAX_VALUES);
         CHECK(res->ret == VSR_OK, "%s: %s", clips[i].name, res->err.msg);
@@ -185,7 +148,7 @@ static void test_counts(void)
 /* tree.avi: the header promises 444 frames at 15 fps; 68 irregularly timed ones are there. */
 static void test_tree_vfr(void)
 {
-    const char *path = media("tree.avi");
+    const char *path = fixture_media("tree.avi");
     static int64_t ref[MAX_VALUES];
     int n = probe_video_pts(path, ref, MAX_VALUES);
     read_result *res = read_file(path, 0, 0, 0);
@@ -204,14 +167,12 @@ static void test_tree_vfr(void)
 
 static void test_info(void)
 {
-    const char *path = media("Megamind.avi");
-    char cmd[1200];
-    snprintf(cmd, sizeof(cmd),
-             "ffprobe -v error -select_streams v:0 -show_entries stream=width,height "
-             "-of default=nw=1:nk=1 '%s'",
-             path);
+    const char *path = fixture_media("Megamind.avi");
     int64_t ref[2] = {0, 0};
-    command_values(cmd, ref, 2);
+    fixture_values(ref, 2, AV_NOPTS_VALUE,
+                   FIXTURE_FFPROBE "-select_streams v:0 -show_entries stream=width,height "
+                                   "-of default=nw=1:nk=1 '%s'",
+                   path);
     read_result *res = read_file(path, 0, 1, 0);
     const vsr_video_info *info = &res->info;
     CHECK(res->ret == VSR_OK, "%s", res->err.msg);
@@ -230,7 +191,7 @@ static void test_info(void)
 /* --start/--frames windows: the count, pts from 0 and ffprobe's spacing. */
 static void test_windows(void)
 {
-    const char *path = media("Megamind.avi");
+    const char *path = fixture_media("Megamind.avi");
     static int64_t ref[MAX_VALUES];
     const int n = probe_video_pts(path, ref, MAX_VALUES);
     static const struct {
@@ -267,7 +228,7 @@ static void test_windows(void)
  */
 static void test_context_frames(void)
 {
-    const char *path = media("Megamind.avi");
+    const char *path = fixture_media("Megamind.avi");
     read_result *all = read_file(path, 0, 0, 0);
     static const struct {
         int64_t start, max, context;
@@ -315,13 +276,11 @@ typedef struct window {
 static void check_audio_windows(const char *path, const window *windows, int count)
 {
     static int64_t vref[MAX_VALUES], vdur[MAX_VALUES], aref[MAX_VALUES];
-    char cmd[1200];
     const int nv = probe_video_pts(path, vref, MAX_VALUES);
-    snprintf(cmd, sizeof(cmd),
-             "ffprobe -v error -select_streams v:0 -show_entries frame=pkt_duration "
-             "-of csv=p=0 '%s'",
-             path);
-    const int nd = command_values(cmd, vdur, MAX_VALUES);
+    const int nd = fixture_values(vdur, MAX_VALUES, AV_NOPTS_VALUE,
+                                  FIXTURE_FFPROBE "-select_streams v:0 -show_entries "
+                                                  "frame=pkt_duration -of csv=p=0 '%s'",
+                                  path);
     const int na = probe_audio_pts(path, aref, MAX_VALUES);
     CHECK(nv > 0 && nd == nv && na > 0, "%s: ffprobe: %d video, %d durations, %d audio", path, nv,
           nd, na);
@@ -370,35 +329,35 @@ static void check_audio_windows(const char *path, const window *windows, int cou
 static void test_audio_packets(void)
 {
     static const window megamind[] = {{100, 50}, {0, 10}, {250, 0}};
-    check_audio_windows(media("Megamind.avi"), megamind, 3);
+    check_audio_windows(fixture_media("Megamind.avi"), megamind, 3);
 
     /* Fragmented MP4 stores each second of video before its audio: the audio lags, so the
      * window's last packets are read after its last frame. */
-    char dir[] = "/tmp/vsr_reader_XXXXXX", path[1024], cmd[2048];
-    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+    char dir[256], path[1024];
+    CHECK(fixture_temp_dir(dir, sizeof(dir), "reader"), "no temporary folder");
     snprintf(path, sizeof(path), "%s/lagging_audio.mp4", dir);
-    snprintf(cmd, sizeof(cmd),
-             "ffmpeg -v error -y -f lavfi -i testsrc2=size=96x64:rate=25 -f lavfi -i "
-             "sine=r=48000 -t 4 -c:v mpeg4 -g 25 -c:a ac3 -movflags +frag_keyframe '%s'",
-             path);
-    CHECK(command_ok(cmd), "%s failed", cmd);
+    CHECK(fixture_run(FIXTURE_FFMPEG "-f lavfi -i testsrc2=size=96x64:rate=25 -f lavfi -i "
+                                     "sine=r=48000 -t 4 -c:v mpeg4 -g 25 -c:a ac3 "
+                                     "-movflags +frag_keyframe '%s'",
+                      path),
+          "lagging audio: no clip");
     static const window lagging[] = {{30, 20}, {0, 40}, {10, 15}};
     check_audio_windows(path, lagging, 3);
-    remove_dir(dir);
+    CHECK(fixture_remove_dir(dir), "cannot remove %s", dir);
 }
 
 /* Repeated pts (a remux that gives frame pairs the same time) become previous + 1. */
 static void test_repeated_pts(void)
 {
-    char dir[] = "/tmp/vsr_reader_XXXXXX", clean[1024], path[1024], cmd[4096];
-    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+    char dir[256], clean[1024], path[1024];
+    CHECK(fixture_temp_dir(dir, sizeof(dir), "reader"), "no temporary folder");
     snprintf(clean, sizeof(clean), "%s/clean.mkv", dir);
     snprintf(path, sizeof(path), "%s/repeated.mkv", dir);
-    snprintf(cmd, sizeof(cmd),
-             "ffmpeg -v error -y -f lavfi -i testsrc2=size=64x48:rate=10 -t 1 -c:v mjpeg '%s' && "
-             "ffmpeg -v error -y -i '%s' -c copy -bsf:v \"setts=ts='floor(N/2)*100'\" '%s'",
-             clean, clean, path);
-    CHECK(command_ok(cmd), "%s failed", cmd);
+    CHECK(fixture_run(FIXTURE_FFMPEG "-f lavfi -i testsrc2=size=64x48:rate=10 -t 1 -c:v mjpeg "
+                                     "'%s' && " FIXTURE_FFMPEG
+                                     "-i '%s' -c copy -bsf:v \"setts=ts='floor(N/2)*100'\" '%s'",
+                      clean, clean, path),
+          "repeated: no clip");
     static int64_t ref[MAX_VALUES];
     const int n = probe_video_pts(path, ref, MAX_VALUES);
     read_result *res = read_file(path, 0, 0, 0);
@@ -414,13 +373,13 @@ static void test_repeated_pts(void)
     CHECK(repeats == 5, "repeated: ffprobe shows %d repeats, want 5", repeats);
     CHECK(same == n, "repeated: %d of %d pts as expected", same, n);
     free(res);
-    remove_dir(dir);
+    CHECK(fixture_remove_dir(dir), "cannot remove %s", dir);
 }
 
 /* Megamind_bugy.avi: damaged data finishes with frames, counts and no error. */
 static void test_damaged(void)
 {
-    read_result *res = read_file(media("Megamind_bugy.avi"), 0, 0, 1);
+    read_result *res = read_file(fixture_media("Megamind_bugy.avi"), 0, 0, 1);
     CHECK(res->ret == VSR_OK, "bugy: %s", res->err.msg);
     CHECK(res->frames > 0 && res->stats.frames == res->frames, "bugy: %d frames", res->frames);
     CHECK(strictly_increasing(res->pts, res->frames), "bugy: pts not increasing");
@@ -432,10 +391,10 @@ static void test_damaged(void)
 /* A copy of Megamind.avi with runs of garbage bytes: concealed, counted, never fatal. */
 static void test_corrupted_copy(void)
 {
-    char dir[] = "/tmp/vsr_reader_XXXXXX", path[1024];
-    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+    char dir[256], path[1024];
+    CHECK(fixture_temp_dir(dir, sizeof(dir), "reader"), "no temporary folder");
     snprintf(path, sizeof(path), "%s/damaged.avi", dir);
-    FILE *in = fopen(media("Megamind.avi"), "rb");
+    FILE *in = fopen(fixture_media("Megamind.avi"), "rb");
     FILE *out = fopen(path, "wb");
     CHECK(in && out, "cannot copy Megamind.avi to %s", path);
     if (!in || !out) {
@@ -473,7 +432,7 @@ static void test_corrupted_copy(void)
            " decode errors\n",
            res->frames, res->stats.damaged_frames, res->stats.decode_errors);
     free(res);
-    remove_dir(dir);
+    CHECK(fixture_remove_dir(dir), "cannot remove %s", dir);
 }
 
 static void check_error(const char *path, const char *what)
@@ -498,9 +457,8 @@ static void write_text(const char *path, int lines)
 /* Inputs that are no video, and a rotated one; all made in a temporary folder. */
 static void test_other_inputs(void)
 {
-    char dir[] = "/tmp/vsr_reader_XXXXXX";
-    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
-    char path[1024], cmd[4096];
+    char dir[256], path[1024];
+    CHECK(fixture_temp_dir(dir, sizeof(dir), "reader"), "no temporary folder");
 
     snprintf(path, sizeof(path), "%s/missing.avi", dir);
     check_error(path, "No such file");
@@ -517,17 +475,15 @@ static void test_other_inputs(void)
     check_error(path, "not a video");
 
     snprintf(path, sizeof(path), "%s/x.wav", dir);
-    snprintf(cmd, sizeof(cmd), "ffmpeg -v error -y -f lavfi -i sine -t 1 '%s'", path);
-    CHECK(command_ok(cmd), "%s failed", cmd);
+    CHECK(fixture_run(FIXTURE_FFMPEG "-f lavfi -i sine -t 1 '%s'", path), "no wav file");
     check_error(path, "no video stream");
 
     /* Cover art is a still picture, not the video. */
     snprintf(path, sizeof(path), "%s/cover.mp3", dir);
-    snprintf(cmd, sizeof(cmd),
-             "ffmpeg -v error -y -f lavfi -i sine=d=1 -f lavfi -i testsrc2=s=64x64:d=0.1 -map 0 "
-             "-map 1 -frames:v 1 -c:v mjpeg -disposition:v attached_pic '%s'",
-             path);
-    if (command_ok(cmd))
+    if (fixture_run(FIXTURE_FFMPEG "-f lavfi -i sine=d=1 -f lavfi -i testsrc2=s=64x64:d=0.1 "
+                                   "-map 0 -map 1 -frames:v 1 -c:v mjpeg "
+                                   "-disposition:v attached_pic '%s'",
+                    path))
         check_error(path, "no video stream");
     else
         printf("skipped: cover art case (this ffmpeg cannot write mp3 with cover art)\n");
@@ -536,17 +492,16 @@ static void test_other_inputs(void)
     char plain[1024];
     snprintf(plain, sizeof(plain), "%s/plain.mp4", dir);
     snprintf(path, sizeof(path), "%s/rotated.mp4", dir);
-    snprintf(cmd, sizeof(cmd),
-             "ffmpeg -v error -y -f lavfi -i testsrc2=size=64x48:rate=10 -t 0.5 -c:v mpeg4 '%s' "
-             "&& ffmpeg -v error -y -i '%s' -c copy -metadata:s:v:0 rotate=90 '%s'",
-             plain, plain, path);
-    CHECK(command_ok(cmd), "%s failed", cmd);
-    snprintf(cmd, sizeof(cmd),
-             "ffprobe -v error -select_streams v:0 -show_entries stream_side_data=rotation "
-             "-of csv=p=0 '%s'",
-             path);
+    CHECK(fixture_run(FIXTURE_FFMPEG "-f lavfi -i testsrc2=size=64x48:rate=10 -t 0.5 -c:v mpeg4 "
+                                     "'%s' && " FIXTURE_FFMPEG
+                                     "-i '%s' -c copy -metadata:s:v:0 rotate=90 '%s'",
+                      plain, plain, path),
+          "rotated: no clip");
     int64_t rotation = 0;
-    if (command_values(cmd, &rotation, 1) == 1) {
+    if (fixture_values(&rotation, 1, AV_NOPTS_VALUE,
+                       FIXTURE_FFPROBE "-select_streams v:0 -show_entries "
+                                       "stream_side_data=rotation -of csv=p=0 '%s'",
+                       path) == 1) {
         read_result *res = read_file(path, 0, 0, 0);
         CHECK(res->ret == VSR_OK && res->frames == 5, "rotated: %d frames, %s", res->frames,
               res->err.msg);
@@ -559,7 +514,7 @@ static void test_other_inputs(void)
         printf("skipped: display matrix case (this ffmpeg writes no rotation from metadata)\n");
     }
 
-    remove_dir(dir);
+    CHECK(fixture_remove_dir(dir), "cannot remove %s", dir);
 }
 
 int main(void)

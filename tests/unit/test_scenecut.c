@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "scenecut.h"
 
 #define MAX_CUTS 64
@@ -29,18 +30,15 @@ typedef struct detection {
  */
 static int detect(const char *inputs, int w, int h, detection *d)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd),
-             "ffmpeg -nostdin -v error %s -fps_mode passthrough -f rawvideo -pix_fmt gbrp -",
-             inputs);
     const size_t plane = (size_t)w * h;
     uint8_t *gbr = malloc(3 * plane);
     float *rgb = malloc(3 * plane * sizeof(float));
     vsr_scenecut *sc = vsr_scenecut_alloc(w, h);
-    FILE *pipe = popen(cmd, "r");
+    FILE *pipe =
+        fixture_pipe(FIXTURE_FFMPEG "%s -fps_mode passthrough -f rawvideo -pix_fmt gbrp -", inputs);
     memset(d, 0, sizeof(*d));
     if (!gbr || !rgb || !sc || !pipe) {
-        CHECK(0, "cannot start: %s", cmd);
+        CHECK(0, "cannot start ffmpeg %s", inputs);
     } else {
         while (fread(gbr, 1, 3 * plane, pipe) == 3 * plane) {
             /* gbrp plane order is G, B, R */
@@ -55,7 +53,7 @@ static int detect(const char *inputs, int w, int h, detection *d)
         }
     }
     int status = pipe ? pclose(pipe) : -1;
-    CHECK(status == 0, "ffmpeg failed (%d): %s", status, cmd);
+    CHECK(status == 0, "ffmpeg failed (%d): %s", status, inputs);
     vsr_scenecut_free(&sc);
     free(gbr);
     free(rgb);
@@ -135,10 +133,9 @@ static void test_pattern_splices(void)
 /* Real footage: paths under VSR_SHARED/media; skipped, and said so, without them. */
 static void test_real_clips(void)
 {
-    const char *shared = getenv("VSR_SHARED");
     char vtest[1024], megamind[1024];
-    snprintf(vtest, sizeof(vtest), "%s/media/vtest.avi", shared ? shared : "");
-    snprintf(megamind, sizeof(megamind), "%s/media/Megamind.avi", shared ? shared : "");
+    snprintf(vtest, sizeof(vtest), "%s", fixture_media("vtest.avi"));
+    snprintf(megamind, sizeof(megamind), "%s", fixture_media("Megamind.avi"));
     FILE *f1 = fopen(vtest, "rb"), *f2 = fopen(megamind, "rb");
     int have = f1 && f2;
     if (f1)
@@ -240,7 +237,7 @@ static void test_api(void)
 int main(void)
 {
     test_api();
-    if (system("ffmpeg -nostdin -v quiet -version > /dev/null 2>&1") != 0) {
+    if (!fixture_run("ffmpeg -nostdin -v quiet -version > /dev/null 2>&1")) {
         printf("SKIP footage tests: no ffmpeg on PATH\n");
         return check_summary();
     }

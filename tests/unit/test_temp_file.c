@@ -12,10 +12,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "output_file.h"
 #include "temp_file.h"
 
-static char dir[] = "/tmp/vsr-temp-file-XXXXXX";
+static char dir[256];
 
 static const char *at(const char *name)
 {
@@ -105,16 +106,12 @@ static void test_existing_partial(void)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!fixture_temp_dir(dir, sizeof(dir), "temp_file"))
         return 1;
-    }
     test_same_file();
     test_names_avoid_inputs();
     test_existing_partial();
-    char command[PATH_MAX + 16];
-    snprintf(command, sizeof(command), "rm -rf '%s'", dir);
-    if (system(command) != 0)
+    if (!fixture_remove_dir(dir))
         fprintf(stderr, "could not remove %s\n", dir);
     return check_summary();
 }

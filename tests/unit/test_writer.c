@@ -3,7 +3,6 @@
  * pixel format, colour tags on stream and frames, counts, timestamps) and the ffmpeg CLI
  * decodes the pictures back for comparison with what the test put in.
  */
-#define _GNU_SOURCE
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "codecs.h"
 #include "log.h"
 #include "writer.h"
@@ -24,40 +24,9 @@ static char tmp_dir[256];
 
 /* ---- helpers: commands, pictures --------------------------------------------------- */
 
-/* Runs `cmd` and returns its stdout (malloc'ed, NUL-terminated, possibly binary). */
-static char *run(const char *cmd, size_t *size)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap + 1);
-    size_t n;
-    while (buf && (n = fread(buf + len, 1, cap - len, p)) > 0) {
-        len += n;
-        if (len == cap) {
-            char *bigger = realloc(buf, 2 * cap + 1);
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-    }
-    pclose(p);
-    if (buf)
-        buf[len] = '\0';
-    if (size)
-        *size = len;
-    return buf;
-}
-
 static char *probe(const char *args, const char *path)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "ffprobe -v error %s -of default=nw=1 '%s'", args, path);
-    return run(cmd, NULL);
+    return fixture_output(NULL, FIXTURE_FFPROBE "%s -of default=nw=1 '%s'", args, path);
 }
 
 /* "key=value" line of ffprobe output, value copied into out; "" if absent. */
@@ -265,11 +234,9 @@ static void check_format(const job *j, const char *expect_codec, const char *exp
     free(s);
 
     /* Pictures: frame k must be closest to what was written as frame k. */
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "ffmpeg -v error -i '%s' -map 0:v -f rawvideo -pix_fmt %s -", path,
-             j->pix_fmt);
     size_t size;
-    uint8_t *raw = (uint8_t *)run(cmd, &size);
+    uint8_t *raw = (uint8_t *)fixture_output(
+        &size, FIXTURE_FFMPEG "-i '%s' -map 0:v -f rawvideo -pix_fmt %s -", path, j->pix_fmt);
     size_t frame_size =
         (size_t)av_image_get_buffer_size(av_get_pix_fmt(j->pix_fmt), j->width, j->height, 1);
     CHECK(raw && size == frame_size * j->frames, "%s: decoded %zu bytes", j->name, size);
@@ -417,12 +384,11 @@ static void test_vfr(const char *name, const char *codec, const char *pix_fmt)
 /* When the last packet of the first audio stream ends, by ffprobe. */
 static double audio_end(const char *path)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd),
-             "ffprobe -v error -select_streams a:0 -show_entries packet=pts_time,duration_time "
-             "-of csv=p=0 '%s' | tail -n 1",
-             path);
-    char *s = run(cmd, NULL);
+    char *s = fixture_output(NULL,
+                             FIXTURE_FFPROBE "-select_streams a:0 -show_entries "
+                                             "packet=pts_time,duration_time -of csv=p=0 '%s' | "
+                                             "tail -n 1",
+                             path);
     double t = 0, d = 0;
     int ok = s && sscanf(s, "%lf,%lf", &t, &d) == 2;
     free(s);
@@ -433,7 +399,7 @@ static double audio_end(const char *path)
 static void test_audio_copy(const char *name, const char *codec, const char *pix_fmt)
 {
     char clip[512], path[512], v[128];
-    snprintf(clip, sizeof(clip), "%s/media/Megamind.avi", getenv("VSR_SHARED"));
+    snprintf(clip, sizeof(clip), "%s", fixture_media("Megamind.avi"));
     AVFormatContext *in = NULL;
     int ret = avformat_open_input(&in, clip, NULL, NULL);
     CHECK(ret == 0, "cannot open %s", clip);
@@ -486,13 +452,12 @@ static void test_audio_copy(const char *name, const char *codec, const char *pix
 /* A file with flac and ac3 audio into .mov: flac is skipped, ac3 copied. */
 static void test_refused_stream(void)
 {
-    char src[512], path[512], cmd[1024];
+    char src[512], path[512];
     temp_path(src, sizeof(src), "two_audio.mkv");
-    snprintf(cmd, sizeof(cmd),
-             "ffmpeg -v error -f lavfi -i sine=d=1 -f lavfi -i sine=f=880:d=1 -map 0 -map 1 "
-             "-c:a:0 flac -c:a:1 ac3 -y '%s'",
-             src);
-    CHECK(system(cmd) == 0, "%s failed", cmd);
+    CHECK(fixture_run(FIXTURE_FFMPEG "-f lavfi -i sine=d=1 -f lavfi -i sine=f=880:d=1 -map 0 "
+                                     "-map 1 -c:a:0 flac -c:a:1 ac3 '%s'",
+                      src),
+          "no two-audio clip");
     AVFormatContext *in = NULL;
     if (avformat_open_input(&in, src, NULL, NULL) < 0)
         return;
@@ -595,11 +560,8 @@ int main(void)
 {
     vsr_log_set_level(VSR_LOG_WARN);
     av_log_set_level(AV_LOG_ERROR);
-    snprintf(tmp_dir, sizeof(tmp_dir), "%s/vsr_writer_XXXXXX", P_tmpdir);
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
+    if (!fixture_temp_dir(tmp_dir, sizeof(tmp_dir), "writer"))
         return 1;
-    }
     test_formats();
     test_parallel_order();
     test_vfr("vfr.mkv", "ffv1", "yuv444p10le");
@@ -614,9 +576,7 @@ int main(void)
     test_partial_and_abandoned();
     test_errors();
     if (!check_failed) {
-        char cmd[600];
-        snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s' && rm -rf '%s'", tmp_dir, tmp_dir);
-        if (system(cmd) != 0)
+        if (!fixture_remove_dir(tmp_dir))
             fprintf(stderr, "could not remove %s\n", tmp_dir);
     } else {
         fprintf(stderr, "files kept in %s\n", tmp_dir);
