@@ -337,7 +337,8 @@ static int submit_chunk(run_state *s, const vsr_chunk *c, int64_t scene_begin)
                            .n_in = n_in,
                            .keep_begin = (int)(c->keep_begin - c->context_begin),
                            .keep_count = keep_count,
-                           .out = f->planes};
+                           .out = f->planes,
+                           .first_frame = c->keep_begin};
     int ret = vsr_engine_submit(s->engine, &ec, &s->err);
     if (ret < 0) {
         flight_free(f);
