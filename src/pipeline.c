@@ -749,9 +749,14 @@ int vsr_pipeline_run(const vsr_job *job, vsr_run_signal *sig, vsr_report *report
     report->input = job->input;
     report->model_file = job->model;
 
-    if (vsr_output_check_new(job->output, job->overwrite, &s.err) < 0 ||
-        vsr_temp_file_check(job->output, job->overwrite, &s.err) < 0)
+    if (vsr_output_check_new(job->output, job->overwrite, &s.err) < 0)
         goto done;
+    int partial = vsr_temp_file_check(job->output, job->overwrite, &s.err);
+    if (partial < 0) {
+        /* refused before doing anything, like an existing output */
+        exit_code = partial == VSR_ERROR_PARTIAL_KEPT ? VSR_EXIT_USAGE : VSR_EXIT_FAILURE;
+        goto done;
+    }
     if (job->scene_cuts == VSR_SCENE_CUTS_FILE &&
         vsr_cut_list_load(&cut_file, job->scene_cuts_file, &s.err) < 0)
         goto done;
@@ -822,7 +827,7 @@ done:
     if (s.engine)
         report->seconds_engine = vsr_engine_busy_seconds(s.engine);
     report->exit_code = exit_code;
-    if (exit_code == VSR_EXIT_FAILURE)
+    if (exit_code == VSR_EXIT_FAILURE || exit_code == VSR_EXIT_USAGE)
         snprintf(report->error, sizeof(report->error), "%s", s.err.msg);
     window_free(&s.window);
     vsr_queue_free(&s.queue);

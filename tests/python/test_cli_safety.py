@@ -120,7 +120,8 @@ def test_second_writer_is_refused(tmp_path):
 def test_existing_partial_is_kept(tmp_path):
     out, partial = tmp_path / "o.mov", tmp_path / "o.partial.mov"
     partial.write_bytes(b"earlier work")
-    line = fails(1, "-i", MEGAMIND, "-o", out, "-m", "lanczos", "--frames", 2)
+    # refused before doing anything, like an existing output: a usage error
+    line = fails(2, "-i", MEGAMIND, "-o", out, "-m", "lanczos", "--frames", 2)
     assert str(partial) in line
     for hint in ("continue it with --resume", "-y to start over"):
         assert hint in line
