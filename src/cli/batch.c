@@ -25,7 +25,7 @@ typedef struct item {
     enum status status;
     int64_t frames;
     double seconds;
-    char note[512];
+    char note[VSR_ERR_SIZE];
 } item;
 
 typedef struct list {

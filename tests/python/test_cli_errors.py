@@ -1,4 +1,5 @@
 """Bad input and bad options: the exit code and one clear line naming the file and problem."""
+import json
 import os
 import shutil
 
@@ -133,3 +134,31 @@ def test_bad_scene_cut_file(tmp_path):
     cuts.write_text("12\nbanana\n")
     line = fails(1, "-i", CLIP, "-o", tmp_path / "o.mov", "--scene-cuts", cuts)
     assert "cuts.txt:2" in line
+
+
+def long_folder(tmp_path):
+    """A folder whose path is over 1000 characters: five nested 200-character names."""
+    folder = tmp_path
+    for c in "abcde":
+        folder = folder / (c * 200)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def test_long_paths_are_never_cut(tmp_path):
+    folder = long_folder(tmp_path)
+    clip, out = folder / "in.mov", folder / "o.mov"
+    partial = folder / "o.partial.mov"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:d=0.2", "-c:v", "prores_ks", clip)
+    # two long paths and the advice in one message
+    shutil.copy(clip, partial)
+    line = fails(2, "-i", partial, "-o", out)
+    assert line.startswith(f"vsrup: {partial}: ") and f"-o {out} is" in line, line
+    assert line.endswith("run the same command with --resume)"), line
+    partial.unlink()
+    # an error of the run, in the report as well
+    text, report = folder / "notes.txt", tmp_path / "report.json"
+    text.write_text("this is not a video\n" * 100)
+    line = fails(1, "-i", text, "-o", out, "--json", report)
+    assert line.startswith(f"vsrup: {text}: "), line
+    assert json.loads(report.read_text())["error"] == line[len("vsrup: "):]
