@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from vsrtest import MEDIA, ffmpeg, vsrup
+from vsrtest import MEDIA, count_frames, ffmpeg, vsrup
 
 CLIP = MEDIA / "tree.avi"
 
@@ -162,3 +162,17 @@ def test_long_paths_are_never_cut(tmp_path):
     line = fails(1, "-i", text, "-o", out, "--json", report)
     assert line.startswith(f"vsrup: {text}: "), line
     assert json.loads(report.read_text())["error"] == line[len("vsrup: "):]
+
+
+@pytest.mark.parametrize("args, name", [
+    (("-c", "prores"), "x.mp4"), (("-c", "ffv1"), "x.mp4"), (("-c", "dnxhr"), "x.avi"),
+    ((), "x.mp4"), ((), "noextension"), (("-c", "ffv1"), "x.mxf")])
+def test_refused_container_advice_works(tmp_path, args, name):
+    clip = tmp_path / "in.mov"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:d=0.2", "-c:v", "prores_ks", clip)
+    command = ["-i", clip, "-m", "lanczos", *args]
+    line = fails(2, *command, "-o", tmp_path / name)
+    advised = line.split("e.g. -o ", 1)[1].split(",")[0]
+    assert advised.startswith(str(tmp_path) + "/"), line
+    vsrup(*command, "-o", advised, "-q")
+    assert count_frames(advised) == 5
