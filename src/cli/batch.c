@@ -11,6 +11,7 @@
 
 #include <libavformat/avformat.h>
 
+#include "escape.h"
 #include "log.h"
 #include "report.h"
 #include "resume.h"
@@ -176,8 +177,12 @@ static void print_summary(const list *l)
     fprintf(stderr, "%-11s %8s %9s  %s\n", "status", "frames", "seconds", "input");
     for (int i = 0; i < l->count; i++) {
         const item *it = &l->items[i];
-        fprintf(stderr, "%-11s %8lld %9.1f  %s%s%s\n", status_names[it->status],
-                (long long)it->frames, it->seconds, it->input, it->note[0] ? ": " : "", it->note);
+        fprintf(stderr, "%-11s %8lld %9.1f  ", status_names[it->status], (long long)it->frames,
+                it->seconds);
+        vsr_write_escaped(stderr, it->input);
+        fputs(it->note[0] ? ": " : "", stderr);
+        vsr_write_escaped(stderr, it->note);
+        fputc('\n', stderr);
     }
 }
 

@@ -176,3 +176,17 @@ def test_refused_container_advice_works(tmp_path, args, name):
     assert advised.startswith(str(tmp_path) + "/"), line
     vsrup(*command, "-o", advised, "-q")
     assert count_frames(advised) == 5
+
+
+def test_control_characters_in_names_are_escaped(tmp_path):
+    """A name with a newline and an escape sequence: one line, no raw control bytes."""
+    text = tmp_path / "a\nb\x1b[31mred.txt"
+    text.write_text("this is not a video\n" * 100)
+    line = fails(1, "-i", text, "-o", tmp_path / "o.mov")
+    assert f"{tmp_path}/a\\nb\\x1b[31mred.txt: " in line, line
+    model = tmp_path / "m\x1b]0;title\x07.pt"
+    model.write_bytes(b"not a model")
+    proc = vsrup("-i", CLIP, "-o", tmp_path / "o.mov", "-m", model, "--frames", 1, check=False)
+    assert proc.returncode != 0
+    assert "m\\x1b]0;title\\x07.pt" in proc.stderr, proc.stderr
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
