@@ -765,9 +765,13 @@ int vsr_pipeline_run(const vsr_job *job, vsr_run_signal *sig, vsr_report *report
                                .max_frames = job->max_frames,
                                .keep_timestamps = job->keep_timestamps,
                                .on_packet = copy_packet,
-                               .opaque = &rc};
-    if (vsr_reader_open(&rc.reader, &ropt, &s.err) < 0)
+                               .opaque = &rc,
+                               .stop = stop};
+    if (vsr_reader_open(&rc.reader, &ropt, &s.err) < 0) {
+        if (*stop) /* Ctrl-C while the open waited (a FIFO with no writer) */
+            exit_code = VSR_EXIT_INTERRUPTED;
         goto done;
+    }
     const vsr_video_info *info = vsr_reader_info(rc.reader);
     rc.path = job->input;
     rc.video = vsr_reader_format(rc.reader)->streams[info->stream_index];
