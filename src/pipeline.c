@@ -632,6 +632,7 @@ static int open_writer(const vsr_job *job, vsr_reader *reader, const vsr_engine_
         .copy_subtitles = job->copy_subtitles,
         .overwrite = job->overwrite,
         .input = vsr_reader_format(reader),
+        .first_frame = job->start_frame,
     };
     return vsr_writer_open(writer, &options, err);
 }
