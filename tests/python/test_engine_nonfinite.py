@@ -47,14 +47,21 @@ def model(tmp_path_factory):
     return path
 
 
-def test_nan_and_inf_are_mapped_and_reported(tmp_path, model):
+DEVICES = {"cpu": (), "cuda": ("-d", "cuda"), "cuda-graphs": ("-d", "cuda", "--cuda-graphs")}
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_nan_and_inf_are_mapped_and_reported(tmp_path, model, device):
+    # on CUDA the flags come back with the planes and are read at collect
+    if device != "cpu" and not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
     src = tmp_path / "src.mkv"
     lum = f"if(between(N,{BRIGHT[0]},{BRIGHT[-1]}),235,16)"
     ffmpeg("-f", "lavfi", "-i", f"nullsrc=s={W}x{H}:r=10,format=yuv444p,"
            f"geq=lum='{lum}':cb=128:cr=128", "-frames:v", 10, "-c:v", "ffv1", src)
     out = tmp_path / "out.mkv"
     proc = vsrup("-i", src, "-m", model, "-c", "ffv1", "--pix-fmt", "yuv444p10le",
-                 "--chunk", 8, "-o", out)
+                 "--chunk", 8, "-o", out, *DEVICES[device])
     warnings = [line for line in proc.stderr.splitlines() if "NaN/inf" in line]
     # chunks of 8: frames 4-6 fall in the first, once
     assert len(warnings) == 1, proc.stderr
