@@ -290,11 +290,10 @@ static int setup_copies(vsr_writer *w, const AVFormatContext *in, vsr_err *err)
                      par->codec_type == AVMEDIA_TYPE_ATTACHMENT; /* fonts of the subtitles */
         if (par->codec_type == AVMEDIA_TYPE_DATA &&
             !av_dict_get(ist->metadata, "timecode", NULL, 0)) {
-            /* a timecode track is written anew from its timecode (copy_global) */
-            vsr_log(VSR_LOG_WARN,
-                    "input stream %u (data, %s) not copied: vsrup carries no data "
-                    "streams",
-                    i, avcodec_get_name(par->codec_id));
+            /* Data streams are not carried; a timecode track is not lost: copy_global writes it
+             * anew from its timecode. */
+            vsr_log(VSR_LOG_WARN, "input stream %u (data, %s) not copied: %s", i,
+                    avcodec_get_name(par->codec_id), "vsrup carries no data streams");
             w->stats.streams_skipped++;
         }
         if (!wanted)
