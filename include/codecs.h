@@ -24,6 +24,9 @@ const char *vsr_codec_name(enum vsr_codec codec);
 const char *vsr_codec_extension(enum vsr_codec codec);
 /* .mov -> prores, .mkv -> ffv1, .mxf -> dnxhr; NONE for other extensions. */
 enum vsr_codec vsr_codec_for_path(const char *path);
+/* VSR_OK when the container of `path` can hold `codec` (NONE: the one its extension gives);
+ * else a message with a -o that works. */
+int vsr_output_container_check(const char *path, enum vsr_codec codec, vsr_err *err);
 /*
  * Fills `format` from user choices (profile and pix_fmt names may be NULL for defaults)
  * and checks the combination, including that the container of `path` can hold it.

@@ -60,6 +60,7 @@ typedef struct vsr_engine_chunk {
     const float *const *in;
     int n_in, keep_begin, keep_count;
     const vsr_planes *out;
+    int64_t first_frame; /* output frame number of out[0], for messages */
 } vsr_engine_chunk;
 
 /* Chunks the pipeline keeps submitted and not yet collected: one computing, one staged. */

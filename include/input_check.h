@@ -12,7 +12,8 @@
 #include "codecs.h"
 #include "vsr_types.h"
 
-/* Refuses HDR or BT.2020 input; warns when the output keeps fewer bits than the input.
+/* Refuses HDR or BT.2020 input; warns when the output keeps fewer bits than the input, and
+ * when the input has an alpha channel (the models make RGB only).
  * `in_fmt` is the decoder's pixel format. */
 int vsr_input_check(const char *path, const AVStream *video, enum AVPixelFormat in_fmt,
                     const vsr_output_format *out, vsr_err *err);

@@ -26,6 +26,15 @@ int vsr_output_folder_check(const char *path, vsr_err *err);
 int vsr_output_copy_global(AVFormatContext *out, const AVFormatContext *in);
 
 /*
+ * The input's timecode (of its video stream, a tmcd track, or the file), counted on to
+ * `first_frame` at `rate`, as the output video stream's "timecode" (and the file's, when it
+ * has one): MOV writes it as a tmcd track, MKV and MXF as their own. 0 when the input has
+ * none, 1 when kept, or an AVERROR (a timecode that does not fit the rate).
+ */
+int vsr_output_copy_timecode(AVFormatContext *out, AVStream *video, const AVFormatContext *in,
+                             AVRational rate, int64_t first_frame);
+
+/*
  * Muxer options for a video file of vsrup or of a join. MOV: the movie's time (edit lists)
  * is counted in the video track's own ticks, not in milliseconds, so a file that starts late
  * (a --keep-timestamps segment, the rest of a resumed run) reads back at its exact times and

@@ -6,6 +6,8 @@
 #ifndef VSR_READER_H
 #define VSR_READER_H
 
+#include <signal.h>
+
 #include <libavcodec/packet.h>
 #include <libavformat/avformat.h>
 #include <libavutil/frame.h>
@@ -32,6 +34,9 @@ typedef struct vsr_reader_options {
      */
     void (*on_packet)(void *opaque, AVPacket *packet, const AVStream *stream);
     void *opaque;
+    /* May be NULL. Set (Ctrl-C), it ends an open that waits for data (a FIFO with no writer,
+     * a stalled network input): vsr_reader_open fails, and the caller sees *stop set. */
+    const volatile sig_atomic_t *stop;
 } vsr_reader_options;
 
 typedef struct vsr_video_info {

@@ -29,7 +29,7 @@ typedef struct vsr_report {
     int interrupted;
     int output_damaged; /* its end could not be written (disk full, write error) */
     int exit_code;
-    char error[512];
+    char error[VSR_ERR_SIZE];
 } vsr_report;
 
 /* What a --join did. */

@@ -14,10 +14,14 @@
 
 typedef struct vsr_temp_file vsr_temp_file;
 
+/* vsr_temp_file_check: the partial file holds an earlier run's work (a usage error, exit 2,
+ * like an existing output). */
+enum { VSR_ERROR_PARTIAL_KEPT = -3 };
+
 /*
- * VSR_OK unless `path`'s partial file (NAME.partial.EXT) is locked by another process, or
- * exists and `overwrite` is off: a message saying which and what to do. A check before a
- * long set-up; vsr_temp_file_create decides.
+ * VSR_OK unless `path`'s partial file (NAME.partial.EXT) is locked by another process
+ * (VSR_ERROR), or exists and `overwrite` is off (VSR_ERROR_PARTIAL_KEPT): a message saying
+ * which and what to do. A check before a long set-up; vsr_temp_file_create decides.
  */
 int vsr_temp_file_check(const char *path, int overwrite, vsr_err *err);
 

@@ -22,9 +22,12 @@ enum {
     VSR_ERROR_OOM = -2, /* the accelerator ran out of memory; the caller may retry smaller */
 };
 
+/* Room for a message naming two paths of PATH_MAX (4096) bytes in full, plus its text. */
+#define VSR_ERR_SIZE (2 * 4096 + 1024)
+
 /* One error message, filled by the function that failed, read by whoever reports it. */
 typedef struct vsr_err {
-    char msg[512];
+    char msg[VSR_ERR_SIZE];
 } vsr_err;
 
 /* printf-style; replaces any earlier message. */

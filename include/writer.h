@@ -28,6 +28,7 @@ typedef struct vsr_writer_options {
     int copy_audio, copy_subtitles;
     int overwrite;                /* replace a partial file left by an earlier run */
     const AVFormatContext *input; /* streams, metadata and chapters to carry over; may be NULL */
+    int64_t first_frame;          /* input frame number of the first frame (its timecode) */
 } vsr_writer_options;
 
 typedef struct vsr_writer_stats {

@@ -337,7 +337,8 @@ static int submit_chunk(run_state *s, const vsr_chunk *c, int64_t scene_begin)
                            .n_in = n_in,
                            .keep_begin = (int)(c->keep_begin - c->context_begin),
                            .keep_count = keep_count,
-                           .out = f->planes};
+                           .out = f->planes,
+                           .first_frame = c->keep_begin};
     int ret = vsr_engine_submit(s->engine, &ec, &s->err);
     if (ret < 0) {
         flight_free(f);
@@ -631,6 +632,7 @@ static int open_writer(const vsr_job *job, vsr_reader *reader, const vsr_engine_
         .copy_subtitles = job->copy_subtitles,
         .overwrite = job->overwrite,
         .input = vsr_reader_format(reader),
+        .first_frame = job->start_frame,
     };
     return vsr_writer_open(writer, &options, err);
 }
@@ -748,9 +750,14 @@ int vsr_pipeline_run(const vsr_job *job, vsr_run_signal *sig, vsr_report *report
     report->input = job->input;
     report->model_file = job->model;
 
-    if (vsr_output_check_new(job->output, job->overwrite, &s.err) < 0 ||
-        vsr_temp_file_check(job->output, job->overwrite, &s.err) < 0)
+    if (vsr_output_check_new(job->output, job->overwrite, &s.err) < 0)
         goto done;
+    int partial = vsr_temp_file_check(job->output, job->overwrite, &s.err);
+    if (partial < 0) {
+        /* refused before doing anything, like an existing output */
+        exit_code = partial == VSR_ERROR_PARTIAL_KEPT ? VSR_EXIT_USAGE : VSR_EXIT_FAILURE;
+        goto done;
+    }
     if (job->scene_cuts == VSR_SCENE_CUTS_FILE &&
         vsr_cut_list_load(&cut_file, job->scene_cuts_file, &s.err) < 0)
         goto done;
@@ -759,9 +766,13 @@ int vsr_pipeline_run(const vsr_job *job, vsr_run_signal *sig, vsr_report *report
                                .max_frames = job->max_frames,
                                .keep_timestamps = job->keep_timestamps,
                                .on_packet = copy_packet,
-                               .opaque = &rc};
-    if (vsr_reader_open(&rc.reader, &ropt, &s.err) < 0)
+                               .opaque = &rc,
+                               .stop = stop};
+    if (vsr_reader_open(&rc.reader, &ropt, &s.err) < 0) {
+        if (*stop) /* Ctrl-C while the open waited (a FIFO with no writer) */
+            exit_code = VSR_EXIT_INTERRUPTED;
         goto done;
+    }
     const vsr_video_info *info = vsr_reader_info(rc.reader);
     rc.path = job->input;
     rc.video = vsr_reader_format(rc.reader)->streams[info->stream_index];
@@ -821,7 +832,7 @@ done:
     if (s.engine)
         report->seconds_engine = vsr_engine_busy_seconds(s.engine);
     report->exit_code = exit_code;
-    if (exit_code == VSR_EXIT_FAILURE)
+    if (exit_code == VSR_EXIT_FAILURE || exit_code == VSR_EXIT_USAGE)
         snprintf(report->error, sizeof(report->error), "%s", s.err.msg);
     window_free(&s.window);
     vsr_queue_free(&s.queue);

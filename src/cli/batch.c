@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include <libavformat/avformat.h>
 
+#include "escape.h"
 #include "log.h"
 #include "report.h"
 #include "resume.h"
@@ -26,7 +27,7 @@ typedef struct item {
     enum status status;
     int64_t frames;
     double seconds;
-    char note[512];
+    char note[VSR_ERR_SIZE];
 } item;
 
 typedef struct list {
@@ -177,8 +178,12 @@ static void print_summary(const list *l)
     fprintf(stderr, "%-11s %8s %9s  %s\n", "status", "frames", "seconds", "input");
     for (int i = 0; i < l->count; i++) {
         const item *it = &l->items[i];
-        fprintf(stderr, "%-11s %8lld %9.1f  %s%s%s\n", status_names[it->status],
-                (long long)it->frames, it->seconds, it->input, it->note[0] ? ": " : "", it->note);
+        fprintf(stderr, "%-11s %8lld %9.1f  ", status_names[it->status], (long long)it->frames,
+                it->seconds);
+        vsr_write_escaped(stderr, it->input);
+        fputs(it->note[0] ? ": " : "", stderr);
+        vsr_write_escaped(stderr, it->note);
+        fputc('\n', stderr);
     }
 }
 

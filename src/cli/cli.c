@@ -513,14 +513,9 @@ static int validate(vsr_job *job, vsr_err *err)
     }
     if (check_json(job, err) < 0 || vsr_output_check_new(job->output, job->overwrite, err) < 0)
         return VSR_ERROR;
-    enum vsr_codec codec = job->codec ? job->codec : vsr_codec_for_path(job->output);
-    if (codec == VSR_CODEC_NONE) {
-        vsr_err_set(err,
-                    "%s: cannot choose a codec from this extension: use .mov, .mkv or .mxf, "
-                    "or -c prores|ffv1|dnxhr",
-                    job->output);
+    if (vsr_output_container_check(job->output, job->codec, err) < 0)
         return VSR_ERROR;
-    }
+    enum vsr_codec codec = job->codec ? job->codec : vsr_codec_for_path(job->output);
     if (job->resume && job->start_frame > 0 && !job->keep_timestamps) {
         vsr_err_set(err, "--resume of a --start range needs --keep-timestamps (in the first run "
                          "too): the rest is joined by its timestamps");

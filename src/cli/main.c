@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 
     static vsr_report report;
     int exit_code = vsr_resume_run(&job, &run_signal, &report);
-    if (exit_code == VSR_EXIT_USAGE) { /* the partial file belongs to another command */
+    if (exit_code == VSR_EXIT_USAGE) { /* refused before doing anything: a partial file */
         vsr_log(VSR_LOG_ERROR, "%s", report.error);
         return exit_code;
     }

@@ -62,6 +62,13 @@ int vsr_input_check(const char *path, const AVStream *video, enum AVPixelFormat 
         0)
         return VSR_ERROR;
 
+    const AVPixFmtDescriptor *in_desc = av_pix_fmt_desc_get(in_fmt);
+    if (in_desc && (in_desc->flags & AV_PIX_FMT_FLAG_ALPHA))
+        vsr_log(VSR_LOG_WARN,
+                "%s: input has an alpha channel: the model output has none; alpha "
+                "dropped",
+                path);
+
     const int in_bits = bit_depth(in_fmt), out_bits = bit_depth(out->pix_fmt);
     if (in_bits > out_bits) {
         /* Of our encoders only FFV1 keeps more than 10 bits. */

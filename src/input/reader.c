@@ -67,6 +67,7 @@ struct vsr_reader {
     int in_damage; /* inside a damaged stretch: warn once per stretch */
     int drain_errors;
     int demux_eof, draining, decoder_eof;
+    int opening; /* the interrupt callback may end FFmpeg's waits (opt.stop) */
 
     /* The kept range, in the video time base, unshifted. */
     int windowed;     /* --start/--frames: other streams are filtered to the range */
@@ -464,10 +465,22 @@ static int looks_like_mp4(const char *path)
     return 0;
 }
 
-static int open_input(vsr_reader *r, vsr_err *err)
+/* FFmpeg's interrupt callback: only while opening, so that a stop during the run still lets
+ * the reader finish its frames in flight. */
+static int open_interrupted(void *opaque)
+{
+    const vsr_reader *r = opaque;
+    return r->opening && r->opt.stop && *r->opt.stop;
+}
+
+static int open_format(vsr_reader *r, vsr_err *err)
 {
     char url[4096];
     int ret = avformat_open_input(&r->fmt, vsr_file_url(r->path, url, sizeof(url)), NULL, NULL);
+    if (ret < 0 && r->opt.stop && *r->opt.stop) { /* EINTR from open(), or the callback */
+        vsr_err_set(err, "%s: interrupted while opening", r->path);
+        return VSR_ERROR;
+    }
     if (not_media(ret) && looks_like_mp4(r->path)) {
         vsr_err_set(err, "%s: truncated or not finished: no moov atom (the MP4/MOV index)",
                     r->path);
@@ -528,6 +541,19 @@ static int open_input(vsr_reader *r, vsr_err *err)
     for (unsigned i = 0; i < r->nb_jump; i++)
         r->next_dts[i] = AV_NOPTS_VALUE;
     return VSR_OK;
+}
+
+static int open_input(vsr_reader *r, vsr_err *err)
+{
+    if (!(r->fmt = avformat_alloc_context())) {
+        vsr_err_set(err, "%s: out of memory", r->path);
+        return VSR_ERROR;
+    }
+    r->fmt->interrupt_callback = (AVIOInterruptCB){.callback = open_interrupted, .opaque = r};
+    r->opening = 1;
+    int ret = open_format(r, err);
+    r->opening = 0;
+    return ret;
 }
 
 static int open_decoder(vsr_reader *r, vsr_err *err)

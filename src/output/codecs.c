@@ -70,7 +70,7 @@ static const codec_entry codecs[] = {
     {VSR_CODEC_DNXHR, "dnxhr", ".mxf", dnxhr_profiles, COUNT(dnxhr_profiles), 3},
 };
 
-static const char *const supported_extensions = ".mov .mkv .mxf";
+static const char *const supported_extensions = ".mov, .mkv or .mxf";
 
 static const codec_entry *codec_lookup(enum vsr_codec codec)
 {
@@ -167,18 +167,20 @@ static const profile_entry *default_profile(const codec_entry *c, enum AVPixelFo
     return def;
 }
 
-static int check_container(const char *path, enum vsr_codec codec, vsr_err *err)
+int vsr_output_container_check(const char *path, enum vsr_codec codec, vsr_err *err)
 {
     const char *ext = path_extension(path);
     if (vsr_codec_for_path(path) == VSR_CODEC_NONE) {
-        vsr_err_set(err, "%s: unsupported output extension '%s'; supported: %s", path, ext,
-                    supported_extensions);
+        /* -c cannot help here: every codec is written in one of these containers */
+        const char *fit = vsr_codec_extension(codec ? codec : VSR_CODEC_PRORES);
+        vsr_err_set(err, "%s: vsrup writes only %s files: e.g. -o %.*s%s", path,
+                    supported_extensions, (int)(ext - path), path, fit);
         return VSR_ERROR;
     }
     /* MXF has no FFV1 essence mapping in the FFmpeg versions we support. */
     if (!strcasecmp(ext, ".mxf") && codec == VSR_CODEC_FFV1) {
-        vsr_err_set(err, "%s: MXF cannot hold ffv1; use .mkv or .mov, or prores/dnxhr in .mxf",
-                    path);
+        vsr_err_set(err, "%s: MXF cannot hold ffv1: e.g. -o %.*s.mkv, or -c prores|dnxhr", path,
+                    (int)(ext - path), path);
         return VSR_ERROR;
     }
     return VSR_OK;
@@ -190,7 +192,7 @@ int vsr_output_format_resolve(const char *path, enum vsr_codec codec, const char
     char valid[256];
     if (codec == VSR_CODEC_NONE)
         codec = vsr_codec_for_path(path);
-    if (check_container(path, codec, err) < 0)
+    if (vsr_output_container_check(path, codec, err) < 0)
         return VSR_ERROR;
     const codec_entry *c = codec_lookup(codec);
     if (!c) {

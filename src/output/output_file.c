@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libavutil/timecode.h>
+
 char *vsr_partial_name(const char *path, int k)
 {
     const char *slash = strrchr(path, '/');
@@ -102,6 +104,42 @@ int vsr_output_copy_global(AVFormatContext *out, const AVFormatContext *in)
         ret = av_dict_copy(&oc->metadata, ic->metadata, 0);
     }
     return ret;
+}
+
+static const char *input_timecode(const AVFormatContext *in)
+{
+    for (unsigned i = 0; i < in->nb_streams; i++) {
+        const enum AVMediaType type = in->streams[i]->codecpar->codec_type;
+        const AVDictionaryEntry *e =
+            type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_DATA
+                ? av_dict_get(in->streams[i]->metadata, "timecode", NULL, 0)
+                : NULL;
+        if (e)
+            return e->value;
+    }
+    const AVDictionaryEntry *e = av_dict_get(in->metadata, "timecode", NULL, 0);
+    return e ? e->value : NULL;
+}
+
+int vsr_output_copy_timecode(AVFormatContext *out, AVStream *video, const AVFormatContext *in,
+                             AVRational rate, int64_t first_frame)
+{
+    const char *timecode = input_timecode(in);
+    if (!timecode)
+        return 0;
+    AVTimecode tc;
+    int ret = av_timecode_init_from_string(&tc, rate, timecode, NULL);
+    if (ret < 0)
+        return ret;
+    if (first_frame > INT_MAX)
+        return AVERROR(ERANGE);
+    char text[AV_TIMECODE_STR_SIZE];
+    av_timecode_make_string(&tc, text, (int)first_frame);
+    ret = av_dict_set(&video->metadata, "timecode", text, 0);
+    /* a file-level timecode (copied with the metadata) would otherwise say the old start */
+    if (ret >= 0 && av_dict_get(out->metadata, "timecode", NULL, 0))
+        ret = av_dict_set(&out->metadata, "timecode", text, 0);
+    return ret < 0 ? ret : 1;
 }
 
 void vsr_output_muxer_options(const AVFormatContext *out, const AVStream *video,

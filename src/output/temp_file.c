@@ -93,7 +93,7 @@ int vsr_temp_file_check(const char *path, int overwrite, vsr_err *err)
             set_busy(err, name, pid);
         else if (kept)
             set_exists(err, name);
-        ret = pid || kept ? VSR_ERROR : VSR_OK;
+        ret = pid ? VSR_ERROR : kept ? VSR_ERROR_PARTIAL_KEPT : VSR_OK;
         close(fd);
     }
     free(name);

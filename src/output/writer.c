@@ -254,6 +254,8 @@ static const char *refusal(const AVOutputFormat *format, const AVCodecParameters
     const char *name = format->name;
     if (strstr(name, "matroska"))
         return NULL;
+    if (par->codec_type == AVMEDIA_TYPE_ATTACHMENT)
+        return "only MKV holds attachments";
     if (strstr(name, "mxf")) {
         if (par->codec_type != AVMEDIA_TYPE_AUDIO || !is_pcm(par->codec_id))
             return "MXF takes only PCM audio";
@@ -284,7 +286,16 @@ static int setup_copies(vsr_writer *w, const AVFormatContext *in, vsr_err *err)
         const AVStream *ist = in->streams[i];
         const AVCodecParameters *par = ist->codecpar;
         int wanted = (par->codec_type == AVMEDIA_TYPE_AUDIO && w->options.copy_audio) ||
-                     (par->codec_type == AVMEDIA_TYPE_SUBTITLE && w->options.copy_subtitles);
+                     (par->codec_type == AVMEDIA_TYPE_SUBTITLE && w->options.copy_subtitles) ||
+                     par->codec_type == AVMEDIA_TYPE_ATTACHMENT; /* fonts of the subtitles */
+        if (par->codec_type == AVMEDIA_TYPE_DATA &&
+            !av_dict_get(ist->metadata, "timecode", NULL, 0)) {
+            /* Data streams are not carried; a timecode track is not lost: copy_global writes it
+             * anew from its timecode. */
+            vsr_log(VSR_LOG_WARN, "input stream %u (data, %s) not copied: %s", i,
+                    avcodec_get_name(par->codec_id), "vsrup carries no data streams");
+            w->stats.streams_skipped++;
+        }
         if (!wanted)
             continue;
         const char *why = refusal(w->output->oformat, par);
@@ -320,6 +331,12 @@ static int copy_global(vsr_writer *w, const AVFormatContext *in, vsr_err *err)
         vsr_err_set(err, "%s: cannot copy metadata: %s", w->options.path, av_err2str(ret));
         return VSR_ERROR;
     }
+    ret = in ? vsr_output_copy_timecode(w->output, w->video, in, w->options.frame_rate,
+                                        w->options.first_frame)
+             : 0;
+    if (ret < 0)
+        vsr_log(VSR_LOG_WARN, "%s: the input's timecode is not kept: %s", w->options.path,
+                av_err2str(ret));
     return VSR_OK;
 }
 

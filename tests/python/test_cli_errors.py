@@ -1,10 +1,11 @@
 """Bad input and bad options: the exit code and one clear line naming the file and problem."""
+import json
 import os
 import shutil
 
 import pytest
 
-from vsrtest import MEDIA, ffmpeg, vsrup
+from vsrtest import MEDIA, count_frames, ffmpeg, vsrup
 
 CLIP = MEDIA / "tree.avi"
 
@@ -147,3 +148,59 @@ def test_bad_scene_cut_file(tmp_path):
     cuts.write_text("12\nbanana\n")
     line = fails(1, "-i", CLIP, "-o", tmp_path / "o.mov", "--scene-cuts", cuts)
     assert "cuts.txt:2" in line
+
+
+def long_folder(tmp_path):
+    """A folder whose path is over 1000 characters: five nested 200-character names."""
+    folder = tmp_path
+    for c in "abcde":
+        folder = folder / (c * 200)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def test_long_paths_are_never_cut(tmp_path):
+    folder = long_folder(tmp_path)
+    clip, out = folder / "in.mov", folder / "o.mov"
+    partial = folder / "o.partial.mov"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:d=0.2", "-c:v", "prores_ks", clip)
+    # two long paths and the advice in one message
+    shutil.copy(clip, partial)
+    line = fails(2, "-i", partial, "-o", out)
+    assert line.startswith(f"vsrup: {partial}: ") and f"-o {out} is" in line, line
+    assert line.endswith("run the same command with --resume)"), line
+    partial.unlink()
+    # an error of the run, in the report as well
+    text, report = folder / "notes.txt", tmp_path / "report.json"
+    text.write_text("this is not a video\n" * 100)
+    line = fails(1, "-i", text, "-o", out, "--json", report)
+    assert line.startswith(f"vsrup: {text}: "), line
+    assert json.loads(report.read_text())["error"] == line[len("vsrup: "):]
+
+
+@pytest.mark.parametrize("args, name", [
+    (("-c", "prores"), "x.mp4"), (("-c", "ffv1"), "x.mp4"), (("-c", "dnxhr"), "x.avi"),
+    ((), "x.mp4"), ((), "noextension"), (("-c", "ffv1"), "x.mxf")])
+def test_refused_container_advice_works(tmp_path, args, name):
+    clip = tmp_path / "in.mov"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:d=0.2", "-c:v", "prores_ks", clip)
+    command = ["-i", clip, "-m", "lanczos", *args]
+    line = fails(2, *command, "-o", tmp_path / name)
+    advised = line.split("e.g. -o ", 1)[1].split(",")[0]
+    assert advised.startswith(str(tmp_path) + "/"), line
+    vsrup(*command, "-o", advised, "-q")
+    assert count_frames(advised) == 5
+
+
+def test_control_characters_in_names_are_escaped(tmp_path):
+    """A name with a newline and an escape sequence: one line, no raw control bytes."""
+    text = tmp_path / "a\nb\x1b[31mred.txt"
+    text.write_text("this is not a video\n" * 100)
+    line = fails(1, "-i", text, "-o", tmp_path / "o.mov")
+    assert f"{tmp_path}/a\\nb\\x1b[31mred.txt: " in line, line
+    model = tmp_path / "m\x1b]0;title\x07.pt"
+    model.write_bytes(b"not a model")
+    proc = vsrup("-i", CLIP, "-o", tmp_path / "o.mov", "-m", model, "--frames", 1, check=False)
+    assert proc.returncode != 0
+    assert "m\\x1b]0;title\\x07.pt" in proc.stderr, proc.stderr
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr

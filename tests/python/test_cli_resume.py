@@ -152,7 +152,7 @@ def test_partial_of_other_options_is_refused(tmp_path):
         assert "film.partial.mov.vsrup: written with another" in proc.stderr
     # without --resume the partial file is kept and the message says how to continue it
     proc = vsrup("-o", out, *options("temporal"), check=False)
-    assert proc.returncode == 1 and "--resume" in proc.stderr
+    assert proc.returncode == 2 and "--resume" in proc.stderr
     assert hashlib.md5(partial.read_bytes()).hexdigest() == before and journal.exists()
 
 

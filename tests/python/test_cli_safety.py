@@ -120,7 +120,8 @@ def test_second_writer_is_refused(tmp_path):
 def test_existing_partial_is_kept(tmp_path):
     out, partial = tmp_path / "o.mov", tmp_path / "o.partial.mov"
     partial.write_bytes(b"earlier work")
-    line = fails(1, "-i", MEGAMIND, "-o", out, "-m", "lanczos", "--frames", 2)
+    # refused before doing anything, like an existing output: a usage error
+    line = fails(2, "-i", MEGAMIND, "-o", out, "-m", "lanczos", "--frames", 2)
     assert str(partial) in line
     for hint in ("continue it with --resume", "-y to start over"):
         assert hint in line
@@ -204,3 +205,29 @@ def test_zero_frames_is_a_failure(tmp_path):
     line = fails(1, "-i", broken, "-o", out, "-m", "lanczos")
     assert str(broken) in line and "no video frame" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.avi"]
+
+
+@pytest.mark.parametrize("writer", [False, True], ids=["no-writer", "silent-writer"])
+def test_ctrl_c_while_opening_a_fifo_is_an_interruption(tmp_path, writer):
+    """The open waits for a writer (or for data); Ctrl-C ends it as an interruption (130)."""
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+    # a writer that holds the FIFO open and writes nothing; O_RDWR does not wait for a reader
+    held = os.open(fifo, os.O_RDWR) if writer else None
+    try:
+        proc = start("-i", fifo, "-o", tmp_path / "o.mov", "-m", "lanczos")
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # stuck in the open: the bug
+            raise
+    finally:
+        if held is not None:
+            os.close(held)
+    assert proc.returncode == 130, stderr
+    lines = stderr.splitlines()
+    assert lines[-1] == "vsrup: interrupted by signal 2", stderr
+    assert all(l.startswith("vsrup: stopping") for l in lines[:-1]), stderr
+    assert not (tmp_path / "o.mov").exists() and not (tmp_path / "o.partial.mov").exists()

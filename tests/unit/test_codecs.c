@@ -143,9 +143,10 @@ int main(void)
     for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
         check_valid(&valid[i]);
 
-    check_invalid("x.mp4", NULL, NULL, NULL, (const char *[]){".mp4", ".mov .mkv .mxf", NULL});
+    check_invalid("x.mp4", NULL, NULL, NULL,
+                  (const char *[]){"x.mp4", ".mov, .mkv or .mxf", "-o x.mov", NULL});
     check_invalid("x.avi", "prores", NULL, NULL, (const char *[]){".avi", ".mov", NULL});
-    check_invalid("x.mxf", "ffv1", NULL, NULL, (const char *[]){"MXF", "ffv1", NULL});
+    check_invalid("x.mxf", "ffv1", NULL, NULL, (const char *[]){"MXF", "ffv1", "-o x.mkv", NULL});
     check_invalid("x.mov", "prores", "ultra", NULL,
                   (const char *[]){"'ultra'", "proxy, lt, standard, hq, 4444, 4444xq", NULL});
     check_invalid("x.mov", "prores", "hq", "yuv444p10le",

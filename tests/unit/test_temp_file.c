@@ -72,7 +72,9 @@ static void test_existing_partial(void)
     vsr_err err = {{0}};
     vsr_temp_file *f = NULL;
     write_file(at("old.partial.mov"), "earlier work");
-    CHECK(vsr_temp_file_check(at("old.mov"), 0, &err) < 0 && strstr(err.msg, "-y"), "%s", err.msg);
+    CHECK(vsr_temp_file_check(at("old.mov"), 0, &err) == VSR_ERROR_PARTIAL_KEPT &&
+              strstr(err.msg, "-y"),
+          "%s", err.msg);
     CHECK(vsr_temp_file_create(&f, at("old.mov"), NULL, 0, 0, &err) < 0, "kept without -y");
     vsr_temp_file_close(&f);
     CHECK(file_size(at("old.partial.mov")) == 12, "untouched");

@@ -35,7 +35,8 @@ bool layout_supported(const vsr_pixel_layout &l, std::string *why)
 
 std::vector<at::Tensor> quantise(const at::Tensor &rgb, const vsr_pixel_layout &l)
 {
-    const at::Tensor x = rgb.clamp(0.0f, 1.0f);
+    /* clamp() passes NaN through, and NaN codes land below black. */
+    const at::Tensor x = at::nan_to_num(rgb, 0.0, 1.0, 0.0).clamp_(0.0f, 1.0f);
     const at::Tensor r = x.select(1, 0), g = x.select(1, 1), b = x.select(1, 2);
     const float maxv = float((1 << l.bits) - 1);
     std::vector<at::Tensor> planes;
@@ -64,6 +65,11 @@ std::vector<at::Tensor> quantise(const at::Tensor &rgb, const vsr_pixel_layout &
         p = l.bits == 8 ? p.to(at::kByte) : p.to(at::kInt).to(at::kShort);
     }
     return planes;
+}
+
+at::Tensor nonfinite_frames(const at::Tensor &rgb)
+{
+    return rgb.isfinite().logical_not_().flatten(1).any(1).to(at::kByte);
 }
 
 int plane_width(const vsr_pixel_layout &l, int plane, int w)

@@ -69,6 +69,7 @@ struct InFlight {
     vsr_engine_chunk chunk; /* the caller's arrays, valid until collected */
     int set = -1;
     std::vector<at::Tensor> planes;
+    at::Tensor nonfinite; /* nonfinite_frames() of the kept frames, on the host like planes */
 };
 
 struct TorchEngine {
@@ -101,6 +102,36 @@ void warn(const TorchEngine &e, const std::string &message)
 {
     if (e.log)
         e.log(2 /* VSR_LOG_WARN */, (e.path + ": " + message).c_str());
+}
+
+/* "12-15, 20": the output frames whose flag is set, as ranges. */
+std::string flagged_frames(const at::Tensor &flags, int64_t first_frame)
+{
+    const auto *f = flags.data_ptr<uint8_t>();
+    const int64_t n = flags.numel();
+    std::string text;
+    for (int64_t k = 0; k < n; k++) {
+        if (!f[k])
+            continue;
+        int64_t end = k;
+        while (end + 1 < n && f[end + 1])
+            end++;
+        text += (text.empty() ? "" : ", ") + std::to_string(first_frame + k);
+        if (end > k)
+            text += "-" + std::to_string(first_frame + end);
+        k = end;
+    }
+    return text;
+}
+
+/* Once per chunk: the quantiser has mapped them, but the user should know the model failed. */
+void warn_nonfinite(const TorchEngine &e, const vsr_engine_chunk &c, const at::Tensor &flags)
+{
+    const at::Tensor host = flags.contiguous();
+    if (!host.any().item<bool>())
+        return;
+    warn(e, "model produced NaN/inf in frames " + flagged_frames(host, c.first_frame) +
+                "; mapped to black (NaN, -inf) and white (+inf)");
 }
 
 /* ---- open ---------------------------------------------------------------------------------- */
@@ -385,15 +416,21 @@ void submit_chunk(TorchEngine &e, const vsr_engine_chunk &c)
                                 .narrow(3, 0, s * e.in_w)
                                 .to(at::kFloat);
     std::vector<at::Tensor> planes = quantise(kept, e.layout);
+    const at::Tensor nonfinite = nonfinite_frames(kept);
     InFlight f;
     f.chunk = c;
     if (e.cuda) {
         f.set = set;
+        /* Fetched with the planes, so that checking it costs no wait on the device. */
+        planes.push_back(nonfinite);
         f.planes = cuda_fetch(*e.cuda, set, planes);
+        f.nonfinite = f.planes.back();
+        f.planes.pop_back();
     } else {
         for (at::Tensor &p : planes)
             p = p.contiguous();
         copy_out(planes, c.out, c.keep_count);
+        warn_nonfinite(e, c, nonfinite);
     }
     e.in_flight.push_back(std::move(f));
 }
@@ -494,13 +531,14 @@ int torch_collect(vsr_engine *engine, vsr_err *err)
     return catching(e, err, [&] {
         e.busy_seconds += cuda_wait(*e.cuda, f.set);
         copy_out(f.planes, f.chunk.out, f.chunk.keep_count);
+        warn_nonfinite(e, f.chunk, f.nonfinite);
     });
 }
 
 int torch_run(vsr_engine *engine, const float *const *in, int n_in, int keep_begin, int keep_count,
               const vsr_planes *out, vsr_err *err)
 {
-    const vsr_engine_chunk chunk{in, n_in, keep_begin, keep_count, out};
+    const vsr_engine_chunk chunk{in, n_in, keep_begin, keep_count, out, 0};
     const int ret = torch_submit(engine, &chunk, err);
     return ret < 0 ? ret : torch_collect(engine, err);
 }
