@@ -70,13 +70,13 @@ def borders(journal):
     return [int(l.split()[1]) for l in lines if l.startswith("done ")]
 
 
-def stop_mid_run(out, opts, signo, min_size=0, at=FRAMES // 3):
-    """Starts vsrup, waits until `at` frames passed a chunk border (and the partial file
-    holds min_size bytes), then sends signo."""
+def stop_mid_run(out, opts, signo, min_size=0, at=FRAMES // 3, cwd=None):
+    """Starts vsrup (in cwd), waits until `at` frames passed a chunk border (and the partial
+    file holds min_size bytes), then sends signo."""
     partial = out.with_name(out.stem + ".partial" + out.suffix)
     journal = partial.with_name(partial.name + ".vsrup")
     proc = subprocess.Popen([VSRUP, "-o", out, *map(str, opts)], stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, cwd=cwd)
     deadline = time.time() + 300
     while not (borders(journal) and borders(journal)[-1] >= at and
                partial.stat().st_size >= min_size):
@@ -198,6 +198,21 @@ def test_partial_of_other_options_is_refused(tmp_path):
     proc = vsrup("-o", out, *options("temporal"), check=False)
     assert proc.returncode == 1 and "--resume" in proc.stderr
     assert hashlib.md5(partial.read_bytes()).hexdigest() == before and journal.exists()
+
+
+def test_same_input_typed_otherwise_resumes(tmp_path, reference):
+    """The journal knows the input file, not the words that named it: a run given a relative
+    path in the clip's folder is continued from elsewhere through a link to it."""
+    out = tmp_path / "film.mov"
+    opts = options("temporal")
+    opts[opts.index(SMALL)] = SMALL.name
+    stop_mid_run(out, opts, signal.SIGINT, cwd=SMALL.parent)
+    link = tmp_path / "link.mkv"
+    link.symlink_to(SMALL)
+    opts[opts.index(SMALL.name)] = link
+    proc = vsrup("-o", out, *opts, "--resume")
+    assert "resuming after frame" in proc.stderr
+    assert_same(out, reference("temporal", ".mov"))
 
 
 def test_resume_without_partial_runs_from_the_start(tmp_path, reference):
