@@ -57,10 +57,11 @@ def options(engine):
     return ["-i", source, *ENGINES[engine], "--chunk", 8, "--overlap", 2, "--frames", FRAMES]
 
 
-def video_packets(path):
-    """(pts, dts, duration, size, md5) of every video packet, from ffmpeg's framemd5."""
-    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy",
-                          "-f", "framemd5", "-"], capture_output=True, text=True,
+def video_packets(path, stream="v"):
+    """(pts, dts, duration, size, md5) of every packet of the stream (video by default),
+    from ffmpeg's framemd5."""
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", f"0:{stream}",
+                          "-c", "copy", "-f", "framemd5", "-"], capture_output=True, text=True,
                          check=True).stdout
     return [line.split(",")[1:] for line in out.splitlines() if not line.startswith("#")]
 
@@ -213,6 +214,59 @@ def test_same_input_typed_otherwise_resumes(tmp_path, reference):
     proc = vsrup("-o", out, *opts, "--resume")
     assert "resuming after frame" in proc.stderr
     assert_same(out, reference("temporal", ".mov"))
+
+
+@pytest.mark.parametrize("at", [16, 32])
+def test_range_run_resumes_to_the_same_file(tmp_path, at):
+    """A --start/--frames range (with the film's timestamps, as --resume needs) stopped after
+    one or more chunks: the rest starts at the border of the range, not of the film."""
+    out, want = tmp_path / "film.mov", tmp_path / "want.mov"
+    opts = options("temporal")
+    opts[opts.index("--frames") + 1] = 36
+    opts += ["--start", 12, "--keep-timestamps"]
+    vsrup("-o", want, *opts)
+    stop_mid_run(out, opts, signal.SIGINT, at=at)
+    proc = vsrup("-o", out, *opts, "--resume")
+    assert "resuming after frame" in proc.stderr
+    assert_same(out, want, 36)
+    assert float(frame_times(out)[0]) > 0.4  # the film's time of frame 12
+
+
+CUES = [(0.20, 0.90, "First cue"), (1.10, 1.70, "Second cue"), (1.80, 2.30, "Third cue")]
+
+
+@pytest.fixture(scope="module")
+def subtitled(tmp_path_factory):
+    """The small clip with three subrip cues (.mkv) or mov_text (.mov) over its 2.5 s."""
+    folder = tmp_path_factory.mktemp("subs")
+    srt = folder / "cues.srt"
+    stamp = lambda t: f"00:00:{int(t):02d},{round(t * 1000) % 1000:03d}"
+    srt.write_text("".join(f"{i + 1}\n{stamp(a)} --> {stamp(b)}\n{text}\n\n"
+                           for i, (a, b, text) in enumerate(CUES)))
+    made = {}
+    for ext, codec in ((".mkv", "srt"), (".mov", "mov_text")):
+        made[ext] = folder / f"subs{ext}"
+        ffmpeg("-i", SMALL, "-i", srt, "-map", 0, "-map", "1:s", "-c", "copy", "-c:s", codec,
+               "-c:v", "ffv1" if ext == ".mkv" else "prores", made[ext])
+    return made
+
+
+@pytest.mark.parametrize("ext,signo,at", [(".mkv", signal.SIGINT, 16),
+                                          (".mov", signal.SIGTERM, 32),
+                                          (".mkv", signal.SIGKILL, 32)])
+def test_subtitled_run_resumes_to_the_same_file(tmp_path, subtitled, ext, signo, at):
+    """Cues before, across and after the border: each once, at its time."""
+    out, want = tmp_path / f"film{ext}", tmp_path / f"want{ext}"
+    opts = options("temporal")
+    opts[opts.index(SMALL)] = subtitled[ext]
+    vsrup("-o", want, *opts)
+    assert len(video_packets(want, "s")) >= len(CUES)
+    stop_mid_run(out, opts, signo, at=at,
+                 min_size=2_000_000 if signo == signal.SIGKILL else 0)
+    proc = vsrup("-o", out, *opts, "--resume")
+    assert "resuming after frame" in proc.stderr
+    assert_same(out, want)
+    assert video_packets(out, "s") == video_packets(want, "s")
 
 
 def test_resume_without_partial_runs_from_the_start(tmp_path, reference):
