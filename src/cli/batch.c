@@ -137,7 +137,7 @@ static void run_one(const vsr_job *job, item *it, vsr_run_signal *stop)
 {
     struct stat st;
     output_name(job, it);
-    if (stat(it->output, &st) == 0) {
+    if (!job->overwrite && stat(it->output, &st) == 0) {
         it->status = ST_SKIPPED_DONE; /* finished outputs are renamed only when complete */
         return;
     }

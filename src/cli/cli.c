@@ -256,8 +256,10 @@ static const cli_option options[] = {
      "folders and files, in name order, each as STEM.mov (or the -c codec's extension); "
      "finished ones skipped, partial ones resumed",
      NULL, set_file, JOB(output), 0, 0, NULL},
-    {NULL, "overwrite", 'y', NULL, "replace OUTPUT if it exists (and start over)", NULL,
-     SWITCH(overwrite, 1), NULL},
+    {NULL, "overwrite", 'y', NULL,
+     "replace OUTPUT if it exists (and start over); in a batch, redo every output, finished or "
+     "partial",
+     NULL, SWITCH(overwrite, 1), NULL},
     {NULL, "resume", 0, NULL,
      "continue OUTPUT's partial file, left by a stopped run of the same command, from its last "
      "complete chunk (starts from the beginning when there is none)",

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,11 +50,15 @@ static const char *or_auto(int value, char *buf, size_t size)
     return buf;
 }
 
-/* The fields of `job` that decide the output, one "key value\n" line each. */
+/* The fields of `job` that decide the output, one "key value\n" line each. The input is
+ * named by its absolute path with links resolved, so the same file typed otherwise (from
+ * another folder, relative or absolute) is the same input. */
 static void describe_job(const vsr_job *job, char *out, size_t size)
 {
     struct stat st = {0};
     stat(job->input, &st);
+    char resolved[PATH_MAX];
+    const char *input = realpath(job->input, resolved) ? resolved : job->input;
     char chunk[16], overlap[16];
     const char *cuts = job->scene_cuts == VSR_SCENE_CUTS_OFF    ? "off"
                        : job->scene_cuts == VSR_SCENE_CUTS_FILE ? job->scene_cuts_file
@@ -63,8 +68,8 @@ static void describe_job(const vsr_job *job, char *out, size_t size)
              "input %s\nsize %lld\nmtime %lld.%09ld\nmodel %s\nscale %d\ncodec %s\nprofile %s\n"
              "pix-fmt %s\nchunk %s\noverlap %s\nscene-cuts %s\nstart %" PRId64 "\nframes %" PRId64
              "\nkeep-timestamps %d\naudio %d\nsubtitles %d\n",
-             job->input, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-             (long)st.st_mtim.tv_nsec, job->model, job->scale, vsr_codec_name(job->format.codec),
+             input, (long long)st.st_size, (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec,
+             job->model, job->scale, vsr_codec_name(job->format.codec),
              vsr_output_profile_name(&job->format), pix ? pix : "?",
              or_auto(job->chunk, chunk, sizeof(chunk)),
              job->overlap < 0 ? "auto"

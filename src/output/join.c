@@ -190,6 +190,23 @@ static int check_joint(joiner *j, const AVPacket *pkt, const char *path, vsr_err
     return VSR_OK;
 }
 
+/*
+ * The empty sample of no length a MOV muxer writes after a mov_text track's last cue, read
+ * back from a part. The muxer of the joined file writes its own at the end (and fills gaps
+ * between cues itself), so a copy would end a part's last cue twice.
+ */
+static int is_mov_text_end(const AVStream *st, const AVPacket *pkt)
+{
+    return st->codecpar->codec_id == AV_CODEC_ID_MOV_TEXT && pkt->duration <= 0 && pkt->size == 2 &&
+           !pkt->data[0] && !pkt->data[1];
+}
+
+static int64_t same_packet_slack(const AVStream *st, const AVPacket *pkt)
+{
+    const int64_t ten_ms = av_rescale_q(10, (AVRational){1, 1000}, st->time_base);
+    return FFMAX(FFMIN(pkt->duration / 2, ten_ms), 1);
+}
+
 static int copy_part(joiner *j, AVFormatContext *in, const char *path, int64_t max_frames,
                      vsr_err *err)
 {
@@ -207,13 +224,18 @@ static int copy_part(joiner *j, AVFormatContext *in, const char *path, int64_t m
             av_packet_unref(pkt);
             continue;
         }
+        if (is_mov_text_end(in->streams[i], pkt)) {
+            av_packet_unref(pkt);
+            continue;
+        }
         av_packet_rescale_ts(pkt, in->streams[i]->time_base, j->out->streams[i]->time_base);
         pkt->pos = -1;
         /* An earlier part has it already: a stopped run's partial file has audio past its
          * last frame. Within half a packet, as a part's start is stored rounded (a .mov edit
-         * list) and the same packet can come back a tick later. */
+         * list) and the same packet can come back a tick later; at most 10 ms, as the next
+         * subtitle cue can start a moment after the last one ends. */
         if (i != j->video && pkt->dts != AV_NOPTS_VALUE && j->before_part[i] != AV_NOPTS_VALUE &&
-            pkt->dts < j->before_part[i] + FFMAX(pkt->duration / 2, 1)) {
+            pkt->dts < j->before_part[i] + same_packet_slack(j->out->streams[i], pkt)) {
             av_packet_unref(pkt);
             continue;
         }

@@ -49,3 +49,24 @@ def test_files_batch_and_codec_extension(tmp_path):
     proc = vsrup("-i", clip, "-i", tmp_path / "y.avi", "-o", tmp_path / "missing", "-m",
                  "lanczos", check=False)
     assert proc.returncode == 2 and "missing" in proc.stderr
+
+
+def test_overwrite_redoes_finished_outputs(tmp_path):
+    """Without -y a finished output is kept; with -y it is written again, here from
+    another input of the same name, so the new frames show it was redone."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    out.mkdir()
+    ffmpeg("-i", MEDIA / "tree.avi", "-frames:v", 4, "-vf", "scale=64:48", "-c:v", "mpeg4",
+           src / "x.avi")
+    vsrup("-i", src, "-o", out, "-m", "lanczos", "-s", 2, "-q")
+    assert count_frames(out / "x.mov") == 4
+    ffmpeg("-y", "-i", MEDIA / "tree.avi", "-frames:v", 6, "-vf", "scale=64:48", "-c:v",
+           "mpeg4", src / "x.avi")
+    vsrup("-i", src, "-o", out, "-m", "lanczos", "-s", 2, "--json", tmp_path / "kept.json")
+    assert json.loads((tmp_path / "kept.json").read_text())[0]["status"] == "done before"
+    assert count_frames(out / "x.mov") == 4
+    vsrup("-i", src, "-o", out, "-m", "lanczos", "-s", 2, "-y", "--json", tmp_path / "y.json")
+    assert json.loads((tmp_path / "y.json").read_text())[0]["status"] == "done"
+    assert count_frames(out / "x.mov") == 6
+    assert sorted(p.name for p in out.iterdir()) == ["x.mov"]
