@@ -43,4 +43,11 @@ bool is_out_of_memory(const std::string &what, std::string *line)
     return false;
 }
 
+int64_t band_elements_for(bool cuda)
+{
+    /* 16 Mi values: 64 MiB per map in float32, a quarter of the exported band; the CPU's
+     * convolutions are as fast on such bands, and the chunk gets the memory. */
+    return cuda ? 0 : int64_t(1) << 24;
+}
+
 } // namespace vsr_torch

@@ -5,6 +5,7 @@
 #ifndef VSR_TORCH_POLICY_H
 #define VSR_TORCH_POLICY_H
 
+#include <cstdint>
 #include <string>
 
 #include "engine.h"
@@ -33,6 +34,15 @@ bool choose_precision(enum vsr_precision asked, bool cuda, const ModelMeta &meta
  * searched. On a match, `line` is the line that says so.
  */
 bool is_out_of_memory(const std::string &what, std::string *line);
+
+/*
+ * The value the engine gives a model's `band_elements` attributes (the model contract in
+ * docs/DESIGN.md): how many values a model's banded stages (BasicVSR++'s deformable
+ * convolution and its 4x tail) build at once. On CUDA the exported value stays (0 here): large
+ * bands keep the device busy and cost little of its memory. On the CPU a smaller band: host
+ * memory is what limits the chunk there, and a CPU gains nothing from larger bands.
+ */
+int64_t band_elements_for(bool cuda);
 
 } // namespace vsr_torch
 

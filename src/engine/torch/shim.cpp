@@ -271,6 +271,16 @@ at::Tensor forward_eager(TorchEngine &e, const at::Tensor &x)
     return out.toTensor();
 }
 
+/* Gives every `band_elements` attribute of the model the device's value (policy.h). */
+void set_band_elements(torch::jit::Module &module, int64_t value)
+{
+    if (value <= 0)
+        return;
+    for (torch::jit::Module m : module.modules())
+        if (m.hasattr("band_elements") && m.attr("band_elements").isInt())
+            m.setattr("band_elements", value);
+}
+
 void setup_cuda(TorchEngine &e, bool cuda_graphs)
 {
     e.cuda = cuda_open(e.device);
@@ -314,6 +324,7 @@ int open_engine(vsr_engine *engine, const vsr_engine_options *o, vsr_err *err)
     if (!apply_precision(*e, o->precision, err))
         return VSR_ERROR;
     e->module.eval();
+    set_band_elements(e->module, band_elements_for(e->device.is_cuda()));
     const int threads = o->threads > 0 ? o->threads : int(std::thread::hardware_concurrency());
     at::set_num_threads(std::max(threads, 1));
     if (e->device.is_cuda())
