@@ -17,6 +17,15 @@
  * narrowed overlap still keeps at least 4 / (4 + 2) = 2/3 of the computed frames. */
 #define VSR_CHUNK_FIT_OVERLAPS_PER_CHUNK 4
 
+/*
+ * The default budget of a model on the CPU, if 80 % of the free memory is more: the machine
+ * is shared with the encoders, the page cache and whatever else runs, and free memory read at
+ * the start says nothing of the hours after it. A longer chunk only keeps more of the computed
+ * frames: the tiny BasicVSR++ of docs/MODELS.md at 720x528 keeps 56 % in 4 GiB and 69 % in
+ * 18 (docs/PERFORMANCE.md). --memory-limit sets another budget; a device's memory is its own.
+ */
+#define VSR_CHUNK_FIT_HOST_BUDGET ((int64_t)4 << 30)
+
 typedef struct vsr_chunk_fit {
     int chunk;         /* output frames per chunk, 1..VSR_PLAN_DEFAULT_CHUNK */
     int overlap;       /* context frames on each side: the asked one, or narrowed to fit */
@@ -35,11 +44,11 @@ typedef struct vsr_chunk_fit {
 /*
  * Measures `engine` on chunks of grey frames and fits a chunk of output frames plus
  * 2 * overlap context frames into `limit` bytes, or, when limit is 0, into 80 % of what the
- * device (or the machine) has free now less `pending`, the bytes other processes on the
- * device have claimed and not yet allocated (fit->pending). Host memory includes the float
- * input frames the pipeline holds for a chunk and the output frames of the chunks in flight
- * and in the encoder queue. `overlap` is narrowed as vsr_chunk_fit_choose says unless
- * `overlap_asked` (the user's --overlap). Returns VSR_OK, VSR_ERROR_OOM (a probe itself did
+ * device (or the machine, at most VSR_CHUNK_FIT_HOST_BUDGET) has free now less `pending`, the
+ * bytes other processes on the device have claimed and not yet allocated (fit->pending). Host
+ * memory includes the float input frames the pipeline holds for a chunk and the output frames of
+ * the chunks in flight and in the encoder queue. `overlap` is narrowed as vsr_chunk_fit_choose says
+ * unless `overlap_asked` (the user's --overlap). Returns VSR_OK, VSR_ERROR_OOM (a probe itself did
  * not fit) or VSR_ERROR.
  */
 int vsr_chunk_fit_measure(vsr_engine *engine, int overlap, int overlap_asked, int64_t limit,

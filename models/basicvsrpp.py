@@ -15,7 +15,7 @@ Differences from the reference, all deliberate (see docs/MODELS.md):
   (module.half() followed by module.spynet.float() is the fast GPU setup).
 """
 
-from typing import List
+from typing import List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +34,13 @@ TAIL_ELEMENTS_PER_PIXEL = 64 * 16
 # SPyNet's largest live maps at full size: the 8-channel input and the 32- and
 # 64-channel outputs of its first two convolutions.
 SPYNET_ELEMENTS_PER_PIXEL = 8 + 32 + 64
+# Rows of context a band of DCN offsets needs on each side: conv_offset is four
+# 3x3 convolutions.
+OFFSET_HALO = 4
+# Values per pixel of the offset path's live maps, per deform group: conv_offset's
+# 27-channel output, the offsets (18) with the flows added, their concatenation
+# and the mask, about four times 27.
+OFFSET_ELEMENTS_PER_GROUP = 4 * 27
 
 
 def flow_warp(x: Tensor, flow: Tensor, padding_mode: str = "zeros") -> Tensor:
@@ -199,10 +206,12 @@ class SecondOrderDeformableAlignment(nn.Module):
         )
         self.max_residue_magnitude = max_residue_magnitude
         self.band_elements = band_elements
+        # TorchScript reads module attributes, not module-level globals
+        self.offset_halo = OFFSET_HALO
+        self.offset_elements_per_pixel = OFFSET_ELEMENTS_PER_GROUP * deform_groups
 
-    def forward(self, x: Tensor, extra_feat: Tensor, flow_1: Tensor, flow_2: Tensor) -> Tensor:
-        dt = extra_feat.dtype
-        cond = torch.cat([extra_feat, flow_1.to(dt), flow_2.to(dt)], dim=1)
+    def _offsets_and_mask(self, cond: Tensor, flow_1: Tensor,
+                          flow_2: Tensor) -> Tuple[Tensor, Tensor]:
         out = self.conv_offset(cond).to(flow_1.dtype)
         o1, o2, mask = torch.chunk(out, 3, dim=1)
         offset = self.max_residue_magnitude * torch.tanh(torch.cat([o1, o2], dim=1))
@@ -211,9 +220,31 @@ class SecondOrderDeformableAlignment(nn.Module):
         # the flows are (dx, dy); the DCN offset layout is (dy, dx) per tap
         offset_1 = offset_1 + flow_1.flip(1).repeat(1, taps, 1, 1)
         offset_2 = offset_2 + flow_2.flip(1).repeat(1, taps, 1, 1)
-        offset = torch.cat([offset_1, offset_2], dim=1)
-        return dcn.modulated_deform_conv2d(x, offset, torch.sigmoid(mask), self.weight, self.bias,
-                                           1, 1, 1, self.band_elements)
+        return torch.cat([offset_1, offset_2], dim=1), torch.sigmoid(mask)
+
+    def forward(self, x: Tensor, extra_feat: Tensor, flow_1: Tensor, flow_2: Tensor) -> Tensor:
+        dt = extra_feat.dtype
+        cond = torch.cat([extra_feat, flow_1.to(dt), flow_2.to(dt)], dim=1)
+        n, _, h, w = cond.shape
+        # The offsets and masks of a whole frame take 27 values per pixel and deform
+        # group several times over (conv_offset's output alone is 432 channels, 0.6 GB
+        # at 720x528 in float32): they are made for bands of rows, each with
+        # offset_halo rows of context, which gives the whole-frame values, and each
+        # band is convolved at once.
+        rows = max(1, self.band_elements // (n * self.offset_elements_per_pixel * w))
+        bands: List[Tensor] = []
+        for top in range(0, h, rows):
+            bottom = min(top + rows, h)
+            first = max(top - self.offset_halo, 0)
+            last = min(bottom + self.offset_halo, h)
+            offset, mask = self._offsets_and_mask(cond[:, :, first:last],
+                                                  flow_1[:, :, first:last],
+                                                  flow_2[:, :, first:last])
+            skip = top - first
+            bands.append(dcn.modulated_deform_conv2d(
+                x, offset[:, :, skip:skip + bottom - top], mask[:, :, skip:skip + bottom - top],
+                self.weight, self.bias, 1, 1, 1, self.band_elements, top))
+        return bands[0] if len(bands) == 1 else torch.cat(bands, dim=2)
 
 
 class BasicVSRPlusPlus(nn.Module):

@@ -89,7 +89,7 @@ def _band(x: Tensor, offset: Tensor, mask: Tensor, weight: Tensor,
 def modulated_deform_conv2d(x: Tensor, offset: Tensor, mask: Tensor, weight: Tensor,
                             bias: Optional[Tensor], stride: int = 1, padding: int = 0,
                             dilation: int = 1,
-                            band_elements: int = DEFAULT_BAND_ELEMENTS) -> Tensor:
+                            band_elements: int = DEFAULT_BAND_ELEMENTS, row0: int = 0) -> Tensor:
     """DCNv2 forward, equal to torchvision.ops.deform_conv2d(x, offset, weight,
     bias, stride, padding, dilation, mask).
 
@@ -99,6 +99,8 @@ def modulated_deform_conv2d(x: Tensor, offset: Tensor, mask: Tensor, weight: Ten
     offset.shape[1] // (2*kh*kw) and the conv groups C // weight.shape[1], as
     in torchvision. Output rows are processed in bands of at most band_elements
     sampled values; every band sees the whole input (offsets are unbounded).
+    offset and mask may hold only the output rows from row0 on: the result is
+    then those rows of the whole output.
     """
     n, c, _, _ = x.shape
     kh = weight.shape[2]
@@ -110,10 +112,10 @@ def modulated_deform_conv2d(x: Tensor, offset: Tensor, mask: Tensor, weight: Ten
     ms = mask.to(offset.dtype)
     step = band_rows(n, c, kh * kw, out_w, out_h, band_elements)
     if step >= out_h:
-        return _band(xs, offset, ms, weight, bias, 0, stride, padding, dilation, groups)
+        return _band(xs, offset, ms, weight, bias, row0, stride, padding, dilation, groups)
     bands: List[Tensor] = []
-    for row0 in range(0, out_h, step):
-        row1 = min(out_h, row0 + step)
-        bands.append(_band(xs, offset[:, :, row0:row1], ms[:, :, row0:row1], weight, bias,
-                           row0, stride, padding, dilation, groups))
+    for top in range(0, out_h, step):
+        bottom = min(out_h, top + step)
+        bands.append(_band(xs, offset[:, :, top:bottom], ms[:, :, top:bottom], weight, bias,
+                           row0 + top, stride, padding, dilation, groups))
     return torch.cat(bands, dim=2)

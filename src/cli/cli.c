@@ -297,8 +297,8 @@ static const cli_option options[] = {
      "chunks; per-frame models: 1 on the cpu, 8 on a GPU",
      set_int, JOB(chunk), 1, 100000, NULL},
     {NULL, "memory-limit", 0, "SIZE", "memory a chunk may use, e.g. 6G or 512M",
-     "80% of what is free on the device less what other vsrup processes on it claimed, or on "
-     "the machine for cpu",
+     "80% of what is free on the device less what other vsrup processes on it claimed; on the "
+     "cpu 80% of the machine's free memory, at most 4G",
      set_size, JOB(memory_limit), 0, 0, "a size such as 512M or 6G"},
     {NULL, "overlap", 0, "O",
      "context frames on each side of a chunk; the default is narrowed down to 2 when memory "

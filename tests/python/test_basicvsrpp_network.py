@@ -66,7 +66,8 @@ def test_equals_torchvision_dcn_composition(model, clip, monkeypatch, t):
     calls = []
 
     def torchvision_dcn(x, offset, mask, weight, bias, stride: int = 1, padding: int = 0,
-                        dilation: int = 1, band_elements: int = 0):
+                        dilation: int = 1, band_elements: int = 0, row0: int = 0):
+        assert row0 == 0 and offset.shape[2] == x.shape[2]  # one band: the whole frame
         calls.append(offset.shape)
         return tv_ops.deform_conv2d(x, offset, weight, bias, (stride, stride),
                                     (padding, padding), (dilation, dilation), mask)
@@ -127,3 +128,16 @@ def test_bands_and_groups_equal_whole_frames(model, clip):
         got_flows = banded._flows(clip)
         for got_flow, want_flow in zip(got_flows, want_flows):
             assert torch.allclose(got_flow[0], want_flow, rtol=0, atol=1e-5)
+
+
+def test_one_row_bands_equal_the_whole_frame_network(model, clip):
+    """Everything banded at once (DCN offsets with OFFSET_HALO rows of context, the
+    sampled maps, the 4x tail, SPyNet one pair at a time) against the network that
+    builds whole frames (one band at this size), which
+    test_equals_torchvision_dcn_composition checks against torchvision."""
+    banded = BasicVSRPlusPlus(mid_channels=16, num_blocks=2, band_elements=1).eval()
+    banded.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        want = model(clip[:, :4])
+        got = banded(clip[:, :4])
+    assert torch.allclose(got, want, rtol=0, atol=1e-5)

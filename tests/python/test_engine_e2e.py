@@ -305,7 +305,8 @@ def test_default_model(tmp_path, toy_model):
 
 def test_chunk_chosen_from_memory(tmp_path, toy_model):
     """Without --chunk a temporal model's chunk comes from its measured memory per frame:
-    at least its own output per frame (an independent lower bound); a --memory-limit sized
+    at least its own output per frame (an independent lower bound), in at most 4 GiB on the
+    CPU unless --memory-limit says otherwise; a --memory-limit sized
     for a 6-frame chunk gives about 6, and the whole run's peak stays near that limit."""
     w, h, overlap = 320, 240, 2
     src = tmp_path / "src.mkv"
@@ -326,6 +327,7 @@ def test_chunk_chosen_from_memory(tmp_path, toy_model):
     fit = free["chunk_from_memory"]
     output_bytes = 3 * 4 * w * 4 * h * 4  # one float32 output frame
     assert fit["memory"] == "host" and fit["fits"]
+    assert fit["budget"] <= 4 << 30, fit  # the CPU's default cap (docs/CHUNKS.md)
     assert output_bytes <= fit["per_frame"] <= 20 * output_bytes, fit
     assert 1 <= free["chunk"] <= 100
 

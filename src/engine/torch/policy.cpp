@@ -45,9 +45,11 @@ bool is_out_of_memory(const std::string &what, std::string *line)
 
 int64_t band_elements_for(bool cuda)
 {
-    /* 16 Mi values: 64 MiB per map in float32, a quarter of the exported band; the CPU's
-     * convolutions are as fast on such bands, and the chunk gets the memory. */
-    return cuda ? 0 : int64_t(1) << 24;
+    /* CUDA: 2^28 (1 GiB per map in float32), so that a frame of a few hundred rows is one to
+     * three bands and the context rows each band recomputes cost a few percent at most.
+     * CPU: 2^24 (64 MiB), host memory being what limits the chunk; the CPU's convolutions are
+     * as fast on such bands. */
+    return cuda ? int64_t(1) << 28 : int64_t(1) << 24;
 }
 
 } // namespace vsr_torch

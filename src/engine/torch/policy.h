@@ -37,10 +37,10 @@ bool is_out_of_memory(const std::string &what, std::string *line);
 
 /*
  * The value the engine gives a model's `band_elements` attributes (the model contract in
- * docs/DESIGN.md): how many values a model's banded stages (BasicVSR++'s deformable
- * convolution and its 4x tail) build at once. On CUDA the exported value stays (0 here): large
- * bands keep the device busy and cost little of its memory. On the CPU a smaller band: host
- * memory is what limits the chunk there, and a CPU gains nothing from larger bands.
+ * docs/MODELS.md): how many values a model's banded stages (BasicVSR++'s DCN offsets and
+ * sampled maps, its 4x tail, SPyNet's groups of pairs) build at once. Bands recompute a few
+ * rows of context each: large on CUDA, where memory is plentiful and each band must keep the
+ * device busy; small on the CPU, where host memory limits the chunk.
  */
 int64_t band_elements_for(bool cuda);
 
