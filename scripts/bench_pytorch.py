@@ -135,7 +135,9 @@ def use_torchvision_dcn() -> Callable[[], int]:
     calls = [0]
 
     def tv_dcn(x, offset, mask, weight, bias, stride=1, padding=0, dilation=1,
-               band_elements=dcn.DEFAULT_BAND_ELEMENTS):
+               band_elements=dcn.DEFAULT_BAND_ELEMENTS, row0=0):
+        # torchvision convolves whole frames: build_network(whole_frames=True)
+        assert row0 == 0 and offset.shape[2] == x.shape[2], "a band reached torchvision's DCN"
         calls[0] += 1
         return torchvision.ops.deform_conv2d(x, offset, weight, bias, stride=(stride, stride),
                                              padding=(padding, padding),
@@ -145,10 +147,13 @@ def use_torchvision_dcn() -> Callable[[], int]:
     return lambda: calls[0]
 
 
-def build_network(args: argparse.Namespace, device: torch.device) -> torch.nn.Module:
-    """Random-init network: speed does not depend on the weights."""
+def build_network(args: argparse.Namespace, device: torch.device,
+                  whole_frames: bool = False) -> torch.nn.Module:
+    """Random-init network: speed does not depend on the weights. whole_frames: no
+    bands of rows anywhere (what torchvision's DCN, which takes whole frames, needs)."""
     torch.manual_seed(args.seed)
-    return BasicVSRPlusPlus(args.mid_channels, args.num_blocks).eval().to(device)
+    bands = {"band_elements": 1 << 62} if whole_frames else {}
+    return BasicVSRPlusPlus(args.mid_channels, args.num_blocks, **bands).eval().to(device)
 
 
 def enable_fast_cuda() -> None:
@@ -172,7 +177,7 @@ def run_reference(args: argparse.Namespace, device: torch.device, frames: List[n
     from PIL import Image
 
     count = use_torchvision_dcn()
-    net = build_network(args, device)
+    net = build_network(args, device, whole_frames=True)
     os.makedirs(args.output, exist_ok=True)
     written = 0
     chunk = args.chunk
@@ -253,7 +258,7 @@ class ProresPipe:
 def run_best(args: argparse.Namespace, device: torch.device, frames: List[np.ndarray]) -> dict:
     cuda = device.type == "cuda"
     count = use_torchvision_dcn()
-    net = build_network(args, device)
+    net = build_network(args, device, whole_frames=True)
     if cuda:
         enable_fast_cuda()
     h, w = frames[0].shape[:2]
