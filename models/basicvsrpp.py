@@ -43,6 +43,17 @@ OFFSET_HALO = 4
 OFFSET_ELEMENTS_PER_GROUP = 4 * 27
 
 
+def halo_bands(h: int, rows: int, halo: int) -> List[Tuple[int, int, int, int]]:
+    """Bands of `rows` output rows over a height of h: (top, bottom, first, last),
+    the band's rows [top, bottom) and the input rows [first, last) it reads, with
+    `halo` rows of context on each side where the frame has them."""
+    bands: List[Tuple[int, int, int, int]] = []
+    for top in range(0, h, rows):
+        bottom = min(top + rows, h)
+        bands.append((top, bottom, max(top - halo, 0), min(bottom + halo, h)))
+    return bands
+
+
 def flow_warp(x: Tensor, flow: Tensor, padding_mode: str = "zeros") -> Tensor:
     """Warp x (N, C, H, W) by flow (N, 2, H, W), channel 0 = dx, 1 = dy, pixels.
 
@@ -231,12 +242,9 @@ class SecondOrderDeformableAlignment(nn.Module):
         # at 720x528 in float32): they are made for bands of rows, each with
         # offset_halo rows of context, which gives the whole-frame values, and each
         # band is convolved at once.
-        rows = max(1, self.band_elements // (n * self.offset_elements_per_pixel * w))
+        rows = dcn.band_rows(n, self.offset_elements_per_pixel, 1, w, h, self.band_elements)
         bands: List[Tensor] = []
-        for top in range(0, h, rows):
-            bottom = min(top + rows, h)
-            first = max(top - self.offset_halo, 0)
-            last = min(bottom + self.offset_halo, h)
+        for top, bottom, first, last in halo_bands(h, rows, self.offset_halo):
             offset, mask = self._offsets_and_mask(cond[:, :, first:last],
                                                   flow_1[:, :, first:last],
                                                   flow_2[:, :, first:last])
@@ -344,11 +352,8 @@ class BasicVSRPlusPlus(nn.Module):
         # The 4x maps of a whole frame take gigabytes (64 channels at 2880x2112
         # are 1.5 GiB in float32): build the output in bands of rows, each with
         # TAIL_HALO rows of context, which gives the whole-frame values.
-        rows = max(1, self.band_elements // (n * self.tail_elements_per_pixel * w))
-        for top in range(0, h, rows):
-            bottom = min(top + rows, h)
-            first = max(top - self.tail_halo, 0)
-            last = min(bottom + self.tail_halo, h)
+        rows = dcn.band_rows(n, self.tail_elements_per_pixel, 1, w, h, self.band_elements)
+        for top, bottom, first, last in halo_bands(h, rows, self.tail_halo):
             band = self._upsample_tail(feat[:, :, first:last])
             skip = 4 * (top - first)
             out[:, :, 4 * top:4 * bottom] += band[:, :, skip:skip + 4 * (bottom - top)]
