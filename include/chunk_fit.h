@@ -36,6 +36,7 @@ typedef struct vsr_chunk_fit {
     int64_t per_computed, per_kept;
     int64_t fixed;   /* bytes the peak holds whatever the chunk (model, buffers) */
     int64_t budget;  /* bytes the peak may reach */
+    int host_capped; /* 1: budget is VSR_CHUNK_FIT_HOST_BUDGET, less than 80 % of free memory */
     int fits;        /* 0: even a one-frame chunk exceeds the budget */
     int peers;       /* other vsrup processes on the device (device_share.h) */
     int64_t pending; /* bytes they have claimed but not yet allocated: not in the budget */

@@ -546,14 +546,12 @@ static int choose_chunk(const vsr_job *job, vsr_engine *engine, vsr_report *repo
     report->overlap = fit->overlap;
     report->chunk = fit->chunk;
     const double mib = 1024.0 * 1024.0;
-    const int host_cap =
-        !fit->device && job->memory_limit <= 0 && fit->budget == VSR_CHUNK_FIT_HOST_BUDGET;
     vsr_log(fit->fits ? VSR_LOG_INFO : VSR_LOG_WARN,
             "chunk %d from memory: %.0f MiB per frame computed, %.0f MiB more per frame kept and "
             "%.0f MiB fixed on the %s, budget %.0f MiB%s%s",
             fit->chunk, fit->per_computed / mib, fit->per_kept / mib, fit->fixed / mib,
             fit->device ? "device" : "host", fit->budget / mib,
-            host_cap ? " (the CPU's default; --memory-limit gives more)" : "",
+            fit->host_capped ? " (the CPU's default; --memory-limit gives more)" : "",
             fit->fits ? "" : "; even one frame with its overlap exceeds it, trying anyway");
     if (peers)
         vsr_log(VSR_LOG_INFO,

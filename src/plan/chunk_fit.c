@@ -168,7 +168,8 @@ int vsr_chunk_fit_measure(vsr_engine *engine, int overlap, int overlap_asked, in
     }
     fit->pending = pending;
     fit->budget = limit > 0 ? limit : (int64_t)(FREE_SHARE * (double)(free_bytes - pending));
-    if (limit <= 0 && !fit->device && fit->budget > VSR_CHUNK_FIT_HOST_BUDGET)
+    fit->host_capped = limit <= 0 && !fit->device && fit->budget > VSR_CHUNK_FIT_HOST_BUDGET;
+    if (fit->host_capped)
         fit->budget = VSR_CHUNK_FIT_HOST_BUDGET;
     fit->fits = vsr_chunk_fit_choose(fit->budget - fit->fixed, fit->per_computed, fit->per_kept,
                                      overlap, overlap_asked, &fit->chunk, &fit->overlap);
